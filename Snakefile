@@ -1,0 +1,31 @@
+# irbench: are interpretable models more robust, and robust models more interpretable?
+# The DAG: prepare data -> train every (study, dataset, variant, seed) -> evaluate -> report tables.
+# Configuration: params.yaml only, validated before any job starts (rules/common.smk).
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+localrules:
+    all,
+    vision,
+    report,
+    prepare_dataset,
+    aggregate,
+
+
+rule all:
+    input:
+        report_files(),
+    default_target: True

@@ -1,0 +1,71 @@
+# Helpers for the rules: validated configuration and the file lists that targets expand to.
+
+import os
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from irbench.config import config_hash, dataset_spec, eval_spec, resolve, train_spec
+from irbench.errors import IrbenchError
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+# One-line error naming the key first; then Snakemake's own validation against the same schema.
+CFG = resolve(config)
+validate(config, "../src/irbench/params.schema.yaml")
+
+RESULTS = Path("results")
+try:
+    RESULTS.mkdir(exist_ok=True)
+    if not os.access(RESULTS, os.W_OK):
+        raise PermissionError
+except OSError:
+    raise IrbenchError(f"{RESULTS.resolve()}: results folder is not writable (expected a writable folder)")
+
+
+wildcard_constraints:
+    study="[a-z]+",
+    dataset="[A-Za-z0-9_]+",
+    variant="[A-Za-z0-9_]+",
+    seed=r"\d+",
+
+
+def jobs(study):
+    """(dataset, variant, seed) of every training job of a study."""
+    s = CFG[study]
+    return [(d, v, seed) for d in s["datasets"] for v in s["variants"] for seed in CFG["seeds"]]
+
+
+def eval_records(study):
+    """Every per-seed evaluation record of a study."""
+    return [f"results/{study}/eval/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
+
+
+def train_records(study):
+    """Every per-seed training metrics file of a study."""
+    return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
+
+
+def report_files(studies=None):
+    """The comparison tables of the configured studies."""
+    studies = studies or CFG["studies"]
+    return [
+        f"results/tables/{s}{suffix}"
+        for s in studies
+        for suffix in (".csv", ".md", "_metrics.json", "_curves.csv")
+    ]
+
+
+def train_params(wc):
+    """Everything that determines one variant's training, so a change reruns just that variant."""
+    return train_spec(CFG, wc.study, wc.variant)
+
+
+def train_hash(wc):
+    return config_hash({"dataset": dataset_spec(CFG, wc.dataset), "train": train_params(wc)})
+
+
+def paper_datasets(study):
+    """Which of the paper's datasets each configured dataset stands in for."""
+    return {d: CFG["datasets"][d].get("paper_reference", d) for d in CFG[study]["datasets"]}

@@ -1,0 +1,25 @@
+rule evaluate:
+    input:
+        data="results/{study}/data/{dataset}.pt",
+        model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
+        train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
+    output:
+        "results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
+    params:
+        study="{study}",
+        dataset="{dataset}",
+        variant="{variant}",
+        seed=lambda wc: int(wc.seed),
+        model=lambda wc: train_params(wc)["model"],
+        spec=lambda wc: eval_spec(CFG, wc.study),
+        config_hash=train_hash,
+    log:
+        "logs/{study}/evaluate/{dataset}/{variant}/seed{seed}.log",
+    conda:
+        "../envs/irbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../workflow_scripts/evaluate.py"

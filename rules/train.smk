@@ -1,0 +1,26 @@
+rule train:
+    input:
+        data="results/{study}/data/{dataset}.pt",
+    output:
+        multiext("results/{study}/models/{dataset}/{variant}/seed{seed}", ".pt", ".json"),
+    params:
+        # study, dataset, variant and seed are params too: the between-workflow cache key ignores
+        # wildcards, so without them two seeds would share one cached model.
+        study="{study}",
+        dataset="{dataset}",
+        variant="{variant}",
+        seed=lambda wc: int(wc.seed),
+        spec=train_params,
+        config_hash=train_hash,
+        checkpoint="results/{study}/checkpoints/{dataset}/{variant}/seed{seed}.pt",
+    log:
+        "logs/{study}/train/{dataset}/{variant}/seed{seed}.log",
+    conda:
+        "../envs/irbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    cache: "omit-software"
+    script:
+        "../workflow_scripts/train.py"

@@ -1,0 +1,235 @@
+"""The one attack module: FGSM, BIM and PGD under L-inf or L2, for any differentiable loss.
+
+Every attack maximises `loss_fn(model(x + delta), y)` subject to ||delta|| <= eps and x + delta within
+`bounds`. Classifiers pass cross-entropy, regressors MSE, generators a logit or feature objective.
+All attacks are batched: one forward and one backward pass per step for the whole batch. The model's
+mode (train/eval) and parameter gradients are left untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+NORMS = ("l2", "linf")
+
+
+def _flat_norm(t: Tensor) -> Tensor:
+    """Per-sample L2 norm, shaped to broadcast against `t`."""
+    return t.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, *([1] * (t.dim() - 1)))
+
+
+def project(delta: Tensor, x: Tensor, *, eps: float, norm: str, bounds: tuple[float, float]) -> Tensor:
+    """Project delta into the eps-ball of `norm`, then so that x + delta stays within `bounds`.
+
+    Clipping to the box after the ball only shrinks coordinates towards x, so both constraints hold.
+    """
+    if norm == "linf":
+        delta = delta.clamp(-eps, eps)
+    elif norm == "l2":
+        delta = delta * (eps / _flat_norm(delta)).clamp(max=1.0)
+    else:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    return (x + delta).clamp(*bounds) - x
+
+
+def _ascent_direction(grad: Tensor, norm: str) -> Tensor:
+    """The steepest-ascent unit step for `norm`: sign for L-inf, normalised gradient for L2."""
+    if norm == "linf":
+        return grad.sign()
+    return grad / _flat_norm(grad)
+
+
+def random_init(x: Tensor, *, eps: float, norm: str, generator: torch.Generator | None = None) -> Tensor:
+    """A uniform random point of the eps-ball: uniform cube for L-inf, uniform ball for L2."""
+    if norm == "linf":
+        u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return (2 * u - 1) * eps
+    g = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    d = x[0].numel()
+    radius = torch.rand((x.shape[0],), generator=generator, device=x.device, dtype=x.dtype)
+    radius = eps * radius.pow(1.0 / d).view(-1, *([1] * (x.dim() - 1)))
+    return g / _flat_norm(g) * radius
+
+
+def iterative_attack(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    *,
+    eps: float,
+    step: float,
+    steps: int,
+    norm: str = "l2",
+    random_start: bool = False,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Projected steepest ascent on the loss for `steps` steps of size `step`; returns x + delta."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    x = x.detach()
+    if random_start:
+        delta = project(
+            random_init(x, eps=eps, norm=norm, generator=generator),
+            x,
+            eps=eps,
+            norm=norm,
+            bounds=bounds,
+        )
+    else:
+        delta = torch.zeros_like(x)
+    for _ in range(steps):
+        delta.requires_grad_(True)
+        loss = loss_fn(model(x + delta), y)
+        (grad,) = torch.autograd.grad(loss, delta)
+        with torch.no_grad():
+            delta = project(
+                delta + step * _ascent_direction(grad, norm), x, eps=eps, norm=norm, bounds=bounds
+            )
+    return (x + delta).detach()
+
+
+def fgsm(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    *,
+    eps: float,
+    norm: str = "linf",
+    random_start: bool = False,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Fast gradient (sign) method: one step of size eps (optionally from a random start)."""
+    return iterative_attack(
+        model,
+        x,
+        y,
+        loss_fn,
+        eps=eps,
+        step=eps,
+        steps=1,
+        norm=norm,
+        random_start=random_start,
+        bounds=bounds,
+        generator=generator,
+    )
+
+
+def bim(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    *,
+    eps: float,
+    step: float,
+    steps: int,
+    norm: str = "linf",
+    bounds: tuple[float, float] = (0.0, 1.0),
+) -> Tensor:
+    """Basic iterative method: iterated FGSM steps from the clean input, projected to the eps-ball."""
+    return iterative_attack(
+        model,
+        x,
+        y,
+        loss_fn,
+        eps=eps,
+        step=step,
+        steps=steps,
+        norm=norm,
+        random_start=False,
+        bounds=bounds,
+    )
+
+
+def pgd(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    *,
+    eps: float,
+    step: float,
+    steps: int,
+    norm: str = "l2",
+    random_start: bool = True,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Projected gradient descent (Madry et al.): BIM from a random point of the eps-ball."""
+    return iterative_attack(
+        model,
+        x,
+        y,
+        loss_fn,
+        eps=eps,
+        step=step,
+        steps=steps,
+        norm=norm,
+        random_start=random_start,
+        bounds=bounds,
+        generator=generator,
+    )
+
+
+def run_attack(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    spec: Mapping[str, Any],
+    *,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Run the attack a configuration entry describes ({method, norm, eps, step, steps, random_start})."""
+    method = spec["method"]
+    norm = spec["norm"]
+    if method == "fgsm":
+        return fgsm(
+            model,
+            x,
+            y,
+            loss_fn,
+            eps=spec["eps"],
+            norm=norm,
+            random_start=spec.get("random_start", False),
+            bounds=bounds,
+            generator=generator,
+        )
+    step = spec.get("step", 2.5 * spec["eps"] / spec["steps"])
+    if method == "bim":
+        return bim(
+            model,
+            x,
+            y,
+            loss_fn,
+            eps=spec["eps"],
+            step=step,
+            steps=spec["steps"],
+            norm=norm,
+            bounds=bounds,
+        )
+    if method == "pgd":
+        return pgd(
+            model,
+            x,
+            y,
+            loss_fn,
+            eps=spec["eps"],
+            step=step,
+            steps=spec["steps"],
+            norm=norm,
+            random_start=spec.get("random_start", True),
+            bounds=bounds,
+            generator=generator,
+        )
+    raise ValueError(f"attack method must be fgsm, bim or pgd, got {method!r}")

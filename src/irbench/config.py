@@ -1,0 +1,126 @@
+"""params.yaml: loading, schema validation with one-line errors, scale overlays and per-job specs.
+
+params.yaml holds the paper-scale recipe in each study section; `scales.<name>` holds overlays that are
+deep-merged on top when `scale: <name>` is chosen (the quick default shrinks data, width and epochs).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from irbench.errors import IrbenchError
+
+SCHEMA_PATH = Path(__file__).with_name("params.schema.yaml")
+STUDIES = ("vision",)
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file with a one-line error naming it."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise IrbenchError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise IrbenchError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `base` with `overlay` merged in: nested mappings merge, everything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _error_line(err: jsonschema.ValidationError, source: str) -> str:
+    """One line naming the offending key path and what the schema expected."""
+    path = ".".join(str(p) for p in err.absolute_path)
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        allowed = ", ".join(sorted(err.schema.get("properties", {})))
+        where = f"{path}." if path else ""
+        return f"{source}: unknown key '{where}{extra[0]}' (allowed here: {allowed})"
+    if err.validator == "required":
+        return f"{source}: key '{path or '<top>'}' is missing {err.message.split(' is a ')[0]}"
+    expected = err.schema.get("description") or err.message
+    return f"{source}: key '{path}' = {err.instance!r} is invalid: {expected}"
+
+
+def validate(config: Mapping[str, Any], source: str = "params.yaml") -> None:
+    """Validate against schemas/params.schema.yaml; raise IrbenchError with a one-line message."""
+    schema = load_yaml(SCHEMA_PATH)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        raise IrbenchError(_error_line(best, source))
+
+
+def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str, Any]:
+    """Validate the raw config, apply the chosen scale overlay, and validate the result again."""
+    validate(config, source)
+    scale = config["scale"]
+    if scale not in config["scales"]:
+        raise IrbenchError(
+            f"{source}: key 'scale' = {scale!r} names no entry of 'scales' "
+            f"(expected one of: {', '.join(config['scales'])})"
+        )
+    merged = deep_merge({k: v for k, v in config.items() if k != "scales"}, config["scales"][scale])
+    merged["scales"] = copy.deepcopy(dict(config["scales"]))
+    validate(merged, f"{source} (after applying scales.{scale})")
+    for study in merged["studies"]:
+        for dataset in merged[study]["datasets"]:
+            if dataset not in merged["datasets"]:
+                raise IrbenchError(
+                    f"{source}: key '{study}.datasets' names '{dataset}', which is not a key of "
+                    f"'datasets' (expected one of: {', '.join(merged['datasets'])})"
+                )
+    return merged
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Load, validate and resolve a params file."""
+    raw = load_yaml(path)
+    if not isinstance(raw, Mapping):
+        raise IrbenchError(f"{path}: expected a YAML mapping at the top level")
+    return resolve(raw, str(path))
+
+
+def train_spec(cfg: Mapping[str, Any], study: str, variant: str) -> dict[str, Any]:
+    """Everything that determines one variant's training (model, recipe, objective, attack)."""
+    section = cfg[study]
+    var = section["variants"][variant]
+    return {
+        "model": deep_merge(section["model"], var.get("model", {})),
+        "train": deep_merge(section["train"], var.get("train", {})),
+        "objective": var["objective"],
+        "attack": copy.deepcopy(var.get("attack")),
+    }
+
+
+def eval_spec(cfg: Mapping[str, Any], study: str) -> dict[str, Any]:
+    """The study's evaluation battery settings."""
+    return copy.deepcopy(dict(cfg[study]["evaluate"]))
+
+
+def dataset_spec(cfg: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """The settings of one dataset entry."""
+    return copy.deepcopy(dict(cfg["datasets"][dataset]))
+
+
+def config_hash(obj: Any) -> str:
+    """A short, stable hash of a JSON-serialisable object (used as the configuration-hash tag)."""
+    blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]

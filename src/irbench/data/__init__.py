@@ -1,0 +1,1 @@
+"""Datasets: generators for the synthetic defaults and loaders for the real datasets."""

@@ -1,0 +1,66 @@
+"""Prepared datasets on disk: one torch file per dataset with `train`/`test` splits and `meta`.
+
+Images are stored as uint8 (N, C, H, W) and moved to the device once as float in [0, 1]; augmentation is
+done in batches on the device.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from irbench.errors import IrbenchError
+from irbench.io import load_torch, save_torch
+
+REQUIRED_SPLIT_KEYS = ("images", "labels")
+
+
+def save_dataset(splits: dict[str, dict[str, np.ndarray]], meta: dict[str, Any], path: str | os.PathLike) -> None:
+    """Save splits of NumPy arrays as tensors with their metadata, atomically."""
+    payload = {
+        name: {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in split.items()}
+        for name, split in splits.items()
+    }
+    payload["meta"] = dict(meta)
+    save_torch(payload, path)
+
+
+@dataclass
+class Split:
+    """A split on a device: float images in [0, 1], integer labels, and any extra arrays (masks, cues)."""
+
+    x: Tensor
+    y: Tensor
+    extras: dict[str, Tensor]
+
+    def __len__(self) -> int:
+        return self.y.shape[0]
+
+    def subset(self, idx: Tensor) -> Split:
+        """The rows `idx` of this split (extras included)."""
+        return Split(self.x[idx], self.y[idx], {k: v[idx] for k, v in self.extras.items()})
+
+
+def load_split(path: str | os.PathLike, split: str, device: torch.device | str = "cpu") -> Split:
+    """Load one split of a prepared dataset file, with a one-line error if it lacks what is expected."""
+    payload = load_torch(path)
+    if not isinstance(payload, dict) or split not in payload:
+        raise IrbenchError(f"{path}: expected a prepared dataset with a '{split}' split")
+    data = payload[split]
+    missing = [k for k in REQUIRED_SPLIT_KEYS if k not in data]
+    if missing:
+        raise IrbenchError(f"{path}: split '{split}' lacks {', '.join(missing)}")
+    x = data["images"].to(device=device, dtype=torch.float32).div_(255.0)
+    y = data["labels"].to(device=device, dtype=torch.long)
+    extras = {k: v.to(device) for k, v in data.items() if k not in REQUIRED_SPLIT_KEYS}
+    return Split(x, y, extras)
+
+
+def load_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of a prepared dataset (n_classes, image size, generator settings)."""
+    return dict(load_torch(path)["meta"])

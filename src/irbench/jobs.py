@@ -1,0 +1,122 @@
+"""The bodies of the train and evaluate jobs: library calls, atomic outputs, MLflow mirroring.
+
+Kept apart from the workflow scripts so they can be tested and called without Snakemake.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from irbench.data.tensors import load_meta, load_split
+from irbench.evaluation import evaluate_classifier
+from irbench.io import write_json
+from irbench.seeding import seed_everything
+from irbench.tracking import RunKey, curves_png, mirror
+from irbench.training import load_trained, train_variant
+
+
+def train_job(
+    *,
+    data: str,
+    outputs: Sequence[str],
+    study: str,
+    dataset: str,
+    variant: str,
+    seed: int,
+    spec: Mapping[str, Any],
+    config_hash: str,
+    checkpoint: str | None,
+    mlflow_settings: Mapping[str, Any],
+    log: Callable[[str], None] = print,
+) -> None:
+    """Train, write model and metrics (atomically), remove the resume checkpoint, mirror to MLflow."""
+    model_path, metrics_path = outputs
+    t0 = time.perf_counter()
+    result = train_variant(data, spec, seed=seed, checkpoint_path=checkpoint, log=log)
+    result.info.update(
+        study=study,
+        dataset=dataset,
+        variant=variant,
+        config_hash=config_hash,
+        wall_s=round(time.perf_counter() - t0, 2),
+    )
+    result.save(model_path, metrics_path)
+    if checkpoint and Path(checkpoint).exists():
+        os.remove(checkpoint)
+    key = RunKey(study, dataset, variant, seed, config_hash)
+    png = curves_png(result.history, f"{study} {dataset} {variant} seed {seed}")
+    mirror(
+        mlflow_settings,
+        key,
+        params={"variant": dict(spec), "seed": seed, "dataset": dataset},
+        history=result.history,
+        metrics={
+            "best_epoch": result.best_epoch,
+            "best_score": result.best_score,
+            "wall_s": result.info["wall_s"],
+        },
+        artifacts=[metrics_path, png],
+        stage="train",
+        log=log,
+    )
+
+
+def evaluate_job(
+    *,
+    data: str,
+    model: str,
+    output: str,
+    study: str,
+    dataset: str,
+    variant: str,
+    seed: int,
+    model_spec: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    config_hash: str,
+    mlflow_settings: Mapping[str, Any],
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the evaluation battery on the test split; write the record atomically; mirror to MLflow."""
+    t0 = time.perf_counter()
+    gen = seed_everything(seed)
+    test = load_split(data, "test")
+    n = min(spec["n_eval"], len(test))
+    test = test.subset(torch.arange(n))
+    net = load_trained(model, model_spec, load_meta(data)["n_classes"])
+    metrics = evaluate_classifier(
+        net,
+        test.x,
+        test.y,
+        spec["attacks"],
+        batch_size=spec["batch_size"],
+        cue_labels=test.extras.get("cue_labels"),
+        generator=gen,
+    )
+    record = {
+        "study": study,
+        "dataset": dataset,
+        "variant": variant,
+        "seed": seed,
+        "config_hash": config_hash,
+        "metrics": metrics,
+        "eval_spec": dict(spec),
+        "wall_s": round(time.perf_counter() - t0, 2),
+    }
+    write_json(record, output)
+    log(f"evaluated: {metrics}")
+    mirror(
+        mlflow_settings,
+        RunKey(study, dataset, variant, seed, config_hash),
+        params={"eval": dict(spec)},
+        metrics=metrics,
+        artifacts=[output],
+        stage="eval",
+        log=log,
+    )
+    return record

@@ -1,0 +1,72 @@
+"""CIFAR-style ResNet-18: a 3x3 stem without max-pool for 32 px inputs, and a width knob.
+
+Width 64 is the standard network (11M parameters); the quick default uses a narrower one. Inputs are in
+[0, 1]; per-channel normalisation is a buffer inside the model so attacks work in pixel space.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torchvision.models.resnet import BasicBlock
+
+
+class Normalize(nn.Module):
+    """Per-channel (x - mean) / std with mean and std stored as buffers (saved with the weights)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(1, channels, 1, 1))
+        self.register_buffer("std", torch.ones(1, channels, 1, 1))
+
+    def set_stats(self, mean: Tensor, std: Tensor) -> None:
+        """Set the statistics from per-channel training-set mean and std."""
+        self.mean.copy_(mean.view_as(self.mean))
+        self.std.copy_(std.clamp_min(1e-6).view_as(self.std))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+def _stage(inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
+    """A ResNet stage of BasicBlocks; the first may downsample with a 1x1 projection."""
+    downsample = None
+    if stride != 1 or inplanes != planes:
+        downsample = nn.Sequential(
+            nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+        )
+    layers = [BasicBlock(inplanes, planes, stride, downsample)]
+    layers += [BasicBlock(planes, planes) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
+class CifarResNet(nn.Module):
+    """ResNet with a 3x3 stride-1 stem for small images; `features` is the penultimate representation."""
+
+    def __init__(self, blocks: tuple[int, ...], n_classes: int, width: int = 64, in_channels: int = 3):
+        super().__init__()
+        self.normalize = Normalize(in_channels)
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(True)
+        )
+        stages, planes = [], width
+        for i, n in enumerate(blocks):
+            out = width * 2**i
+            stages.append(_stage(planes, out, n, stride=1 if i == 0 else 2))
+            planes = out
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(planes, n_classes)
+        self.feature_dim = planes
+
+    def features(self, x: Tensor) -> Tensor:
+        """The penultimate representation R(x): globally pooled last-stage activations."""
+        return self.pool(self.stages(self.stem(self.normalize(x)))).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(self.features(x))
+
+
+def cifar_resnet18(n_classes: int = 10, width: int = 64, in_channels: int = 3) -> CifarResNet:
+    """ResNet-18 (2-2-2-2 BasicBlocks) for 32 px inputs."""
+    return CifarResNet((2, 2, 2, 2), n_classes=n_classes, width=width, in_channels=in_channels)

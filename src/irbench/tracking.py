@@ -1,0 +1,195 @@
+"""MLflow mirroring: output files are the truth, MLflow mirrors them for browsing.
+
+One experiment per study, a parent run per (dataset, variant, training configuration), a child run per
+seed. Train and evaluate jobs call `mirror`, which never raises: if MLflow fails, the job logs why and
+its result files are kept. The store is `MLFLOW_TRACKING_URI` when set (a tracking server on a cluster),
+else the SQLite file named in params.yaml. Get-or-create of runs is serialised with a file lock, since
+concurrent jobs share one SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What identifies a seed's run: study, dataset, variant, seed and the training configuration hash."""
+
+    study: str
+    dataset: str
+    variant: str
+    seed: int
+    config_hash: str
+
+    @property
+    def parent(self) -> str:
+        return f"{self.study}/{self.dataset}/{self.variant}/{self.config_hash}"
+
+    @property
+    def child(self) -> str:
+        return f"{self.parent}/seed{self.seed}"
+
+
+def tracking_uri(settings: Mapping[str, Any], workdir: str | os.PathLike = ".") -> str:
+    """MLFLOW_TRACKING_URI if set; else the configured URI, a relative sqlite path made absolute."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings["tracking_uri"]
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+        db = Path(workdir).resolve() / uri[len(prefix) :]
+        db.parent.mkdir(parents=True, exist_ok=True)
+        uri = prefix + str(db)
+    return uri
+
+
+def git_commit(cwd: str | os.PathLike = ".") -> str:
+    """The current git commit (with -dirty if the tree has changes), or 'unknown' outside git."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
+        ).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested mapping to dotted keys with string values (MLflow params)."""
+    out: dict[str, str] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = str(v)
+    return out
+
+
+def _get_or_create(client, experiment_id: str, key: str, name: str, tags: dict[str, str], parent_id=None):
+    """The run tagged irbench.key == key, created if absent."""
+    found = client.search_runs([experiment_id], filter_string=f"tags.`irbench.key` = '{key}'", max_results=1)
+    if found:
+        return found[0].info.run_id
+    tags = {**tags, "irbench.key": key, "mlflow.runName": name}
+    if parent_id:
+        tags["mlflow.parentRunId"] = parent_id
+    run = client.create_run(experiment_id, tags=tags, run_name=name)
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def _experiment_id(client, name: str, artifact_root: Path) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    artifact_root.mkdir(parents=True, exist_ok=True)
+    return client.create_experiment(name, artifact_location=(artifact_root / name).resolve().as_uri())
+
+
+def mirror(
+    settings: Mapping[str, Any],
+    key: RunKey,
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    history: Sequence[Mapping[str, float]] | None = None,
+    artifacts: Sequence[str | os.PathLike] = (),
+    stage: str = "train",
+    log: Callable[[str], None] = print,
+    workdir: str | os.PathLike = ".",
+) -> str | None:
+    """Log params, per-epoch history, final metrics, tags and artifacts to the seed's child run.
+
+    Returns the run id, or None (after logging why) if tracking is disabled or MLflow fails.
+    """
+    if not settings.get("enabled", True):
+        return None
+    try:
+        import mlflow
+        from filelock import FileLock
+        from mlflow.entities import Metric, Param, RunTag
+
+        uri = tracking_uri(settings, workdir)
+        tags = {
+            "study": key.study,
+            "dataset": key.dataset,
+            "variant": key.variant,
+            "config_hash": key.config_hash,
+            "git_commit": git_commit(workdir),
+        }
+        lock_dir = Path(workdir).resolve() / settings["artifact_root"]
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        # The lock also covers store creation: concurrent first use of one SQLite file races its schema.
+        with FileLock(str(lock_dir / ".irbench.lock"), timeout=600):
+            client = mlflow.MlflowClient(tracking_uri=uri)
+            exp = _experiment_id(client, key.study, Path(workdir).resolve() / settings["artifact_root"])
+            parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags)
+            child = _get_or_create(
+                client,
+                exp,
+                key.child,
+                f"{key.dataset}/{key.variant}/seed{key.seed}",
+                {**tags, "seed": str(key.seed)},
+                parent_id=parent,
+            )
+            step_metrics = []
+            for row in history or []:
+                for name, value in row.items():
+                    if name != "epoch" and isinstance(value, int | float):
+                        step_metrics.append(Metric(f"{stage}/{name}", float(value), 0, int(row["epoch"])))
+            final = [Metric(f"{stage}/{k}", float(v), 0, 0) for k, v in (metrics or {}).items()]
+            existing = client.get_run(child).data.params
+            new_params = {k: v for k, v in flatten(params or {}).items() if k not in existing}
+            client.log_batch(
+                child,
+                metrics=step_metrics + final,
+                params=[Param(k, v[:6000]) for k, v in new_params.items()],
+                tags=[RunTag(f"irbench.{stage}_done", "true")],
+            )
+            for path in artifacts:
+                client.log_artifact(child, str(path), artifact_path=stage)
+        log(f"mlflow: logged {stage} to run {child} at {uri}")
+        return child
+    except Exception as exc:  # noqa: BLE001 - tracking must never lose a result
+        log(
+            f"mlflow: logging failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "results are kept in the output files"
+        )
+        return None
+
+
+def curves_png(history: Sequence[Mapping[str, float]], title: str) -> Path:
+    """Plot the per-epoch history (losses and accuracies) to a temporary PNG and return its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.plot(epochs, [r["train_loss"] for r in history], label="train loss")
+    ax1.set_xlabel("epoch")
+    ax1.legend()
+    for name in ("train_acc", "val_acc", "val_adv_acc"):
+        if history and name in history[0]:
+            ax2.plot(epochs, [r[name] for r in history], label=name)
+    ax2.set_xlabel("epoch")
+    ax2.set_ylim(0, 1)
+    ax2.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(tempfile.mkdtemp(prefix="irbench-curves-")) / "curves.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

@@ -1,0 +1,190 @@
+"""One training loop for every study: pluggable objective, per-epoch validation, best checkpoint, resume.
+
+Read top to bottom: seed, load data to the device, hold out a validation set, build model/optimiser/
+schedule, then for each epoch shuffle, augment, step the objective, validate, keep the best weights and
+write a resumable checkpoint. The best checkpoint maximises clean validation accuracy for standard
+training and the mean of clean and adversarial validation accuracy for adversarial training (Boychev).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from irbench.augment import augment
+from irbench.data.tensors import Split, load_meta, load_split
+from irbench.evaluation import attacked_predictions, predict
+from irbench.io import load_torch, save_torch, write_json
+from irbench.models import build_model
+from irbench.objectives import build_objective
+from irbench.seeding import pick_device, seed_everything
+
+EpochCallback = Callable[[dict[str, float]], None]
+VAL_ATTACK_MAX = 500  # validation images attacked per epoch to score adversarial checkpoints
+
+
+@dataclass
+class TrainResult:
+    """The best weights, the per-epoch history and what identifies the run."""
+
+    state_dict: dict[str, torch.Tensor]
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_score: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, model_path: str | os.PathLike, metrics_path: str | os.PathLike) -> None:
+        """Write the weights and the metrics/history JSON, each atomically (metrics last)."""
+        save_torch({"state_dict": self.state_dict, "info": self.info}, model_path)
+        write_json(
+            {
+                **self.info,
+                "best_epoch": self.best_epoch,
+                "best_score": self.best_score,
+                "history": self.history,
+            },
+            metrics_path,
+        )
+
+
+def split_validation(train: Split, fraction: float, size_max: int, generator: torch.Generator):
+    """Hold out a seeded random validation subset of the training split."""
+    n_val = max(1, min(int(len(train) * fraction), size_max))
+    perm = torch.randperm(len(train), generator=generator).to(train.y.device)
+    return train.subset(perm[n_val:]), train.subset(perm[:n_val])
+
+
+def _optimizer(model: nn.Module, t: Mapping[str, Any]) -> torch.optim.Optimizer:
+    if t["optimizer"] == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=t["lr"], momentum=t["momentum"], weight_decay=t["weight_decay"]
+        )
+    return torch.optim.Adam(model.parameters(), lr=t["lr"], weight_decay=t["weight_decay"])
+
+
+def _scheduler(opt: torch.optim.Optimizer, t: Mapping[str, Any]) -> torch.optim.lr_scheduler.LRScheduler:
+    if t["schedule"] == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t["epochs"])
+    return torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+
+
+def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: torch.Generator) -> dict:
+    """Clean validation accuracy, plus adversarial accuracy (training attack) for adversarial variants."""
+    model.eval()
+    out = {"val_acc": (predict(model, val.x) == val.y).float().mean().item()}
+    if spec["objective"] == "adversarial":
+        sub = val.subset(torch.arange(min(len(val), VAL_ATTACK_MAX), device=val.y.device))
+        adv = attacked_predictions(model, sub.x, sub.y, spec["attack"], generator=generator)
+        out["val_adv_acc"] = (adv == sub.y).float().mean().item()
+        out["score"] = (out["val_acc"] + out["val_adv_acc"]) / 2
+    else:
+        out["score"] = out["val_acc"]
+    return out
+
+
+def train_variant(
+    data_path: str | os.PathLike,
+    spec: Mapping[str, Any],
+    *,
+    seed: int,
+    checkpoint_path: str | os.PathLike | None = None,
+    device: str = "auto",
+    on_epoch: EpochCallback | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train the variant `spec` ({model, train, objective, attack}) for one seed on a prepared dataset.
+
+    With `checkpoint_path`, a checkpoint is written after every epoch and a matching one (same spec and
+    seed) is resumed from, so a job killed mid-way continues from its last finished epoch.
+    """
+    t = spec["train"]
+    dev = pick_device(device)
+    gen = seed_everything(seed)
+    meta = load_meta(data_path)
+    train, val = split_validation(
+        load_split(data_path, "train", dev), t["val_fraction"], t["val_size_max"], gen
+    )
+    model = build_model(spec["model"], n_classes=meta["n_classes"], in_channels=train.x.shape[1]).to(dev)
+    model.normalize.set_stats(train.x.mean((0, 2, 3)), train.x.std((0, 2, 3)))
+    opt, sched = _optimizer(model, t), None
+    sched = _scheduler(opt, t)
+    objective = build_objective(spec, generator=gen)
+    history: list[dict[str, float]] = []
+    best = {"score": -1.0, "epoch": -1, "state": None}
+    start_epoch = 0
+    identity = {"spec": dict(spec), "seed": seed}
+
+    ckpt = Path(checkpoint_path) if checkpoint_path else None
+    if ckpt is not None and ckpt.is_file():
+        state = load_torch(ckpt)
+        if state.get("identity") == identity:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            gen.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+            log(f"resuming from {ckpt} after epoch {state['epoch'] + 1}")
+        else:
+            log(f"ignoring {ckpt}: it belongs to another configuration or seed")
+
+    for epoch in range(start_epoch, t["epochs"]):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(len(train), generator=gen).to(dev)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for i in range(0, len(train), t["batch_size"]):
+            idx = perm[i : i + t["batch_size"]]
+            xb = augment(train.x[idx], t["augment"], gen)
+            yb = train.y[idx]
+            loss, out = objective(model, xb, yb, epoch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (out.argmax(1) == yb).sum().item()
+            seen += len(idx)
+        sched.step()
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen}
+        row.update(validate(model, val, spec, gen))
+        row["lr"] = opt.param_groups[0]["lr"]
+        row["epoch_s"] = time.perf_counter() - t0
+        history.append(row)
+        if row["score"] > best["score"]:
+            best = {"score": row["score"], "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
+        log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+        if on_epoch is not None:
+            on_epoch(row)
+        if ckpt is not None:
+            save_torch(
+                {
+                    "identity": identity,
+                    "epoch": epoch,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(),
+                    "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "history": history,
+                    "best": best,
+                },
+                ckpt,
+            )
+    info = {"seed": seed, "device": str(dev), "n_train": len(train), "n_val": len(val), "epochs": t["epochs"]}
+    return TrainResult(best["state"], history, best["epoch"], best["score"], info)
+
+
+def load_trained(model_path: str | os.PathLike, model_spec: Mapping[str, Any], n_classes: int) -> nn.Module:
+    """Rebuild a model from a file TrainResult.save wrote."""
+    payload = load_torch(model_path)
+    model = build_model(model_spec, n_classes=n_classes)
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()

@@ -1,0 +1,89 @@
+import copy
+
+import pytest
+
+from irbench.config import config_hash, deep_merge, load, load_yaml, resolve, train_spec
+from irbench.errors import IrbenchError
+
+from .conftest import ROOT
+
+RAW = load_yaml(ROOT / "params.yaml")
+
+
+def _raw(**changes):
+    cfg = copy.deepcopy(RAW)
+    cfg.update(changes)
+    return cfg
+
+
+def test_the_shipped_params_resolve_and_quick_shrinks_the_paper_recipe():
+    quick = load(ROOT / "params.yaml")
+    paper = resolve(_raw(scale="paper"))
+    assert quick["scale"] == "quick" and paper["vision"]["train"]["epochs"] == 100
+    assert quick["vision"]["train"]["epochs"] < paper["vision"]["train"]["epochs"]
+    assert quick["vision"]["train"]["momentum"] == paper["vision"]["train"]["momentum"] == 0.9
+
+
+def test_misspelt_key_names_the_key_in_one_line():
+    cfg = _raw()
+    cfg["sedes"] = cfg.pop("seeds")
+    with pytest.raises(IrbenchError) as err:
+        resolve(cfg)
+    msg = str(err.value)
+    assert "'sedes'" in msg and "\n" not in msg
+
+
+def test_nested_misspelt_key_and_wrong_type_name_their_path():
+    cfg = _raw()
+    cfg["vision"]["train"]["epoch"] = 3
+    with pytest.raises(IrbenchError, match=r"vision\.train\.epoch"):
+        resolve(cfg)
+    cfg = _raw()
+    cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = "half"
+    with pytest.raises(IrbenchError, match=r"vision\.variants\.l2_robust\.attack\.eps.*positive number"):
+        resolve(cfg)
+
+
+def test_bad_value_inside_a_scale_overlay_is_reported_after_merging():
+    cfg = _raw()
+    cfg["scales"]["quick"]["vision"]["train"]["epochs"] = 0
+    with pytest.raises(IrbenchError, match=r"after applying scales\.quick.*vision\.train\.epochs"):
+        resolve(cfg)
+
+
+def test_unknown_scale_and_unknown_dataset_are_named():
+    with pytest.raises(IrbenchError, match="'scale' = 'huge'"):
+        resolve(_raw(scale="huge"))
+    cfg = _raw()
+    cfg["vision"]["datasets"] = ["cifar11"]
+    with pytest.raises(IrbenchError, match="cifar11"):
+        resolve(cfg)
+
+
+def test_adversarial_variant_needs_an_attack():
+    cfg = _raw()
+    del cfg["vision"]["variants"]["l2_robust"]["attack"]
+    with pytest.raises(IrbenchError, match="l2_robust"):
+        resolve(cfg)
+
+
+def test_train_spec_merges_variant_overrides_and_hash_tracks_changes():
+    cfg = resolve(_raw())
+    cfg["vision"]["variants"]["standard"]["train"] = {"lr": 0.123}
+    spec = train_spec(cfg, "vision", "standard")
+    assert spec["train"]["lr"] == 0.123 and spec["train"]["epochs"] == cfg["vision"]["train"]["epochs"]
+    assert config_hash(spec) != config_hash(train_spec(cfg, "vision", "l2_robust"))
+    assert config_hash(spec) == config_hash(copy.deepcopy(spec))
+
+
+def test_deep_merge_does_not_mutate_its_inputs():
+    base = {"a": {"b": 1, "c": 2}}
+    out = deep_merge(base, {"a": {"b": 5}})
+    assert out == {"a": {"b": 5, "c": 2}} and base == {"a": {"b": 1, "c": 2}}
+
+
+def test_unreadable_params_file_is_named(tmp_path):
+    bad = tmp_path / "params.yaml"
+    bad.write_text("scale: [unclosed\n")
+    with pytest.raises(IrbenchError, match="params.yaml: not valid YAML"):
+        load(bad)

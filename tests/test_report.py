@@ -1,0 +1,45 @@
+import json
+
+import pandas as pd
+import pytest
+
+from irbench.io import write_json
+from irbench.report import markdown, paper_reference, summarise, write_report
+
+
+def _records():
+    rows = []
+    for variant, accs in {"standard": (0.9, 0.8), "l2_robust": (0.7, 0.5)}.items():
+        for seed, acc in enumerate(accs):
+            rows.append({"study": "vision", "dataset": "toy", "variant": variant, "seed": seed,
+                         "acc_clean": acc, "acc_l2_pgd": acc / 2, "n_eval": 10})
+    return pd.DataFrame(rows)
+
+
+def test_summary_has_mean_std_and_paper_columns():
+    ref = {k: v for k, v in paper_reference("vision").items() if k != "source"}
+    table = summarise(_records(), ref, {"toy": "cifar10"})
+    std = table.set_index("variant").loc["standard"]
+    assert std["n_seeds"] == 2
+    assert std["acc_clean_mean"] == pytest.approx(0.85)
+    assert std["acc_clean_std"] == pytest.approx(pd.Series([0.9, 0.8]).std())
+    assert std["paper_acc_clean"] == pytest.approx(0.932)
+    md = markdown(table, "vision", "source")
+    assert "85.0 ± 7.1" in md and "93.20 (cifar10)" in md
+
+
+def test_write_report_writes_all_four_files(tmp_path):
+    evals, trains = [], []
+    for _, r in _records().iterrows():
+        ident = {k: r[k] for k in ("study", "dataset", "variant")} | {"seed": int(r["seed"])}
+        e, t = tmp_path / f"e{len(evals)}.json", tmp_path / f"t{len(trains)}.json"
+        write_json({**ident, "metrics": {"acc_clean": r["acc_clean"], "acc_l2_pgd": r["acc_l2_pgd"]}}, e)
+        write_json({**ident, "history": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}]}, t)
+        evals.append(e)
+        trains.append(t)
+    out = {k: tmp_path / "tables" / f"vision{s}" for k, s in
+           (("csv", ".csv"), ("md", ".md"), ("metrics", "_metrics.json"), ("curves_csv", "_curves.csv"))}
+    write_report("vision", evals, trains, {"toy": "cifar10"}, **out)
+    assert json.loads(out["metrics"].read_text())["vision"]["toy/l2_robust"]["acc_clean"] == pytest.approx(0.6)
+    assert len(pd.read_csv(out["curves_csv"])) == 8
+    assert set(pd.read_csv(out["csv"])["variant"]) == {"standard", "l2_robust"}

@@ -1,0 +1,84 @@
+import torch
+
+from irbench.data.tensors import load_split
+from irbench.evaluation import evaluate_classifier
+from irbench.training import load_trained, train_variant
+
+SPEC = {
+    "model": {"arch": "resnet18", "width": 4},
+    "train": {"epochs": 3, "batch_size": 64, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
+              "weight_decay": 5e-4, "schedule": "cosine", "augment": ["flip"], "val_fraction": 0.1,
+              "val_size_max": 100},
+    "objective": "standard",
+    "attack": None,
+}
+ADV = {**SPEC, "objective": "adversarial",
+       "attack": {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.25, "steps": 2, "random_start": True}}
+
+
+def _quiet(_):
+    pass
+
+
+def test_training_learns_the_easy_shape_task(tiny_dataset):
+    spec = {**SPEC, "train": {**SPEC["train"], "epochs": 6}}
+    result = train_variant(tiny_dataset, spec, seed=0, log=_quiet)
+    assert len(result.history) == 6
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert result.best_score > 0.6  # 4 classes: chance is 0.25
+
+
+def test_same_seed_gives_the_same_numbers_and_other_seed_differs(tiny_dataset):
+    a = train_variant(tiny_dataset, SPEC, seed=1, log=_quiet)
+    b = train_variant(tiny_dataset, SPEC, seed=1, log=_quiet)
+    c = train_variant(tiny_dataset, SPEC, seed=2, log=_quiet)
+    assert a.history == [{**r, "epoch_s": a.history[i]["epoch_s"]} for i, r in enumerate(b.history)]
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    assert a.history[0]["train_loss"] != c.history[0]["train_loss"]
+
+
+def test_killed_job_resumes_from_its_checkpoint_with_identical_results(tiny_dataset, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    full = train_variant(tiny_dataset, ADV, seed=3, log=_quiet)
+    short = {**ADV, "train": {**ADV["train"], "epochs": 3}}
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(row):
+        if row["epoch"] == 2:
+            raise Killed
+
+    try:
+        train_variant(tiny_dataset, short, seed=3, checkpoint_path=ckpt, on_epoch=kill_after_two, log=_quiet)
+    except Killed:
+        pass
+    assert ckpt.exists()
+    messages = []
+    resumed = train_variant(tiny_dataset, short, seed=3, checkpoint_path=ckpt, log=messages.append)
+    assert any("resuming" in m for m in messages)
+    assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in full.history]
+    assert resumed.best_epoch == full.best_epoch
+
+
+def test_checkpoint_of_another_seed_is_not_resumed(tiny_dataset, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+    one = {**SPEC, "train": {**SPEC["train"], "epochs": 1}}
+    train_variant(tiny_dataset, one, seed=4, checkpoint_path=ckpt, log=_quiet)
+    messages = []
+    train_variant(tiny_dataset, one, seed=5, checkpoint_path=ckpt, log=messages.append)
+    assert any("ignoring" in m for m in messages)
+
+
+def test_adversarial_checkpoint_is_scored_on_clean_and_adversarial_accuracy(tiny_dataset, tmp_path):
+    result = train_variant(tiny_dataset, ADV, seed=0, log=_quiet)
+    for row in result.history:
+        assert row["score"] == (row["val_acc"] + row["val_adv_acc"]) / 2
+    model_path, metrics_path = tmp_path / "m.pt", tmp_path / "m.json"
+    result.save(model_path, metrics_path)
+    model = load_trained(model_path, ADV["model"], n_classes=4)
+    test = load_split(tiny_dataset, "test")
+    attacks = {"l2_pgd": {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.1, "steps": 3}}
+    metrics = evaluate_classifier(model, test.x, test.y, attacks, cue_labels=test.extras["cue_labels"])
+    assert 0 <= metrics["acc_l2_pgd"] <= metrics["acc_clean"] <= 1
+    assert 0 <= metrics["cue_following"] <= 1

@@ -1,0 +1,230 @@
+"""End to end: the whole Snakemake DAG (and DVC) on a tiny configuration in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+BIN = Path(sys.executable).parent
+PROJECT_FILES = ["Snakefile", "rules", "workflow_scripts", "profiles", "envs", "dvc.yaml", ".dvcignore",
+                 "src/irbench/params.schema.yaml", "src/irbench/report.py", "src/irbench/reference.yaml"]
+TINY = {
+    "datasets": {"synthetic_shapes": {"n_train": 300, "n_test": 100, "n_classes": 4}},
+    "vision": {
+        "model": {"width": 4},
+        "train": {"epochs": 1, "batch_size": 64, "augment": ["flip"]},
+        "variants": {"l2_robust": {"attack": {"steps": 1, "step": 0.5}}},
+        "evaluate": {"n_eval": 40, "attacks": {"l2_pgd": {"steps": 2}, "linf_pgd": {"steps": 2}}},
+    },
+}
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update(MLFLOW_DISABLE_TELEMETRY="true", DVC_NO_ANALYTICS="1")
+    return env
+
+
+def run(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=env or _env())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def smk(cwd: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    return run(cwd, str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "2", *args, **kw)
+
+
+def planned(cwd: Path, *args: str) -> dict[str, int]:
+    """Job counts per rule that a dry run plans (empty when there is nothing to do)."""
+    out = smk(cwd, "-n", "--quiet", "rules", *args)
+    text = out.stdout + out.stderr
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", text, flags=re.M))
+    counts.pop("total", None)
+    return {k: int(v) for k, v in counts.items()}
+
+
+def params(cwd: Path) -> dict:
+    return yaml.safe_load((cwd / "params.yaml").read_text())
+
+
+def write_params(cwd: Path, cfg: dict) -> None:
+    (cwd / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def make_project(dest: Path) -> Path:
+    for name in PROJECT_FILES:
+        src, dst = ROOT / name, dest / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst)
+    cfg = yaml.safe_load((ROOT / "params.yaml").read_text())
+    cfg["scales"]["tiny"] = TINY
+    cfg["scale"] = "tiny"
+    write_params(dest, cfg)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def done(tmp_path_factory) -> Path:
+    """A tiny project after one complete Snakemake run."""
+    project = make_project(tmp_path_factory.mktemp("e2e") / "project")
+    smk(project)
+    return project
+
+
+@pytest.fixture
+def copy_of_done(done, tmp_path) -> Path:
+    """An independent copy of the completed project (file times preserved)."""
+    dest = tmp_path / "project"
+    shutil.copytree(done, dest, symlinks=True)
+    return dest
+
+
+def test_tables_have_mean_std_per_variant_and_paper_columns(done):
+    table = pd.read_csv(done / "results/tables/vision.csv")
+    assert sorted(table["variant"]) == ["l2_robust", "standard"]
+    assert (table["n_seeds"] == 2).all()
+    for col in ("acc_clean_mean", "acc_clean_std", "acc_l2_pgd_mean", "paper_acc_clean", "paper_acc_l2_pgd"):
+        assert col in table.columns
+    assert table["acc_clean_mean"].between(0, 1).all()
+    md = (done / "results/tables/vision.md").read_text()
+    assert "±" in md and "paper acc_l2_pgd" in md
+    headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
+    assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
+    curves = pd.read_csv(done / "results/tables/vision_curves.csv")
+    assert len(curves) == 4  # 2 variants x 2 seeds x 1 epoch
+
+
+def test_every_job_is_mirrored_to_mlflow(done):
+    client = mlflow.MlflowClient(f"sqlite:///{done / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("vision")
+    runs = client.search_runs([exp.experiment_id])
+    parents = {r.info.run_id: r for r in runs if "mlflow.parentRunId" not in r.data.tags}
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(r.data.tags["variant"] for r in parents.values()) == ["l2_robust", "standard"]
+    assert len(children) == 4
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] in parents
+        assert {"study", "dataset", "variant", "seed", "config_hash", "git_commit"} <= set(child.data.tags)
+        assert "train/train_loss" in child.data.metrics and "eval/acc_clean" in child.data.metrics
+        assert child.data.params["variant.objective"] in ("standard", "adversarial")
+
+
+def test_outputs_are_seeded_and_records_complete(done):
+    rec = json.loads((done / "results/vision/eval/synthetic_shapes/standard/seed0.json").read_text())
+    assert rec["seed"] == 0 and {"acc_clean", "acc_l2_pgd", "acc_linf_pgd"} <= set(rec["metrics"])
+    assert not list((done / "results").rglob("*.tmp"))
+    assert not (done / "results/vision/checkpoints").exists() or not list(
+        (done / "results/vision/checkpoints").rglob("*.pt")
+    )
+
+
+def test_rerun_does_nothing_even_after_file_times_are_reset(copy_of_done):
+    assert planned(copy_of_done) == {}
+    # What `dvc checkout` does to file times: everything rewritten now, in any order.
+    files = [p for p in (copy_of_done / "results").rglob("*") if p.is_file()]
+    random.Random(0).shuffle(files)
+    now = time.time()
+    for i, p in enumerate(files):
+        os.utime(p, (now + i, now + i))
+    assert planned(copy_of_done) == {}
+
+
+def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
+    cfg = params(copy_of_done)
+    cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
+    write_params(copy_of_done, cfg)
+    assert planned(copy_of_done) == {"train": 2, "evaluate": 2, "aggregate": 1, "all": 1}
+    out = smk(copy_of_done, "-n")
+    assert "variant=standard" not in out.stdout + out.stderr
+
+
+def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
+    before = sorted(p.stat().st_mtime_ns for p in (copy_of_done / "results").rglob("*") if p.is_file())
+    cfg = params(copy_of_done)
+    cfg["sedes"] = cfg.pop("seeds")
+    write_params(copy_of_done, cfg)
+    proc = smk(copy_of_done, check=False)
+    assert proc.returncode != 0
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "unknown key 'sedes'" in ln]
+    assert lines, proc.stderr
+    after = sorted(p.stat().st_mtime_ns for p in (copy_of_done / "results").rglob("*") if p.is_file())
+    assert before == after
+    cfg["seeds"] = cfg.pop("sedes")
+    cfg["vision"]["train"]["epochs"] = "ten"
+    write_params(copy_of_done, cfg)
+    proc = smk(copy_of_done, check=False)
+    assert proc.returncode != 0 and "key 'vision.train.epochs'" in proc.stdout + proc.stderr
+
+
+def test_unwritable_results_folder_is_named(tmp_path):
+    project = make_project(tmp_path / "p")
+    (project / "results").write_text("not a folder")
+    proc = smk(project, "-n", check=False)
+    assert proc.returncode != 0
+    assert "results folder is not writable" in proc.stdout + proc.stderr
+
+
+def test_between_workflow_cache_never_shares_a_model_between_seeds(tmp_path):
+    env = {**_env(), "SNAKEMAKE_OUTPUT_CACHE": str(tmp_path / "cache")}
+    (tmp_path / "cache").mkdir()
+    targets = [f"results/vision/models/synthetic_shapes/standard/seed{s}.pt" for s in (0, 1)]
+    first = make_project(tmp_path / "a")
+    run(first, str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "2", "--cache", "train",
+        *targets, env=env)
+    cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(cached) == 4, cached  # two seeds x (.pt, .json), under two different keys
+    assert len({name.split(".")[0] for name in cached}) == 2
+    second = make_project(tmp_path / "b")
+    proc = run(second, str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "2", "--cache",
+               "train", *targets, env=env)
+    assert "cache" in (proc.stdout + proc.stderr).lower()
+    for s in (0, 1):
+        rel = f"results/vision/models/synthetic_shapes/standard/seed{s}.json"
+        assert json.loads((first / rel).read_text()) == json.loads((second / rel).read_text())
+    h0, h1 = (json.loads((second / t.replace(".pt", ".json")).read_text())["history"] for t in targets)
+    assert h0 != h1
+
+
+def test_slurm_profile_plans_the_jobs(done):
+    proc = run(done, str(BIN / "snakemake"), "--profile", "profiles/slurm", "-n", "--forceall")
+    text = proc.stdout + proc.stderr
+    assert re.search(r"^train\s+4$", text, flags=re.M), text
+
+
+def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path):
+    project = make_project(tmp_path / "p")
+    run(project, "git", "init", "-q")
+    run(project, str(BIN / "dvc"), "init", "-q")
+    run(project, str(BIN / "dvc"), "repro")
+    assert (project / "results/tables/vision.csv").exists()
+    second = run(project, str(BIN / "dvc"), "repro")
+    assert "didn't change" in second.stdout or "up to date" in second.stdout, second.stdout
+    assert "Running stage" not in second.stdout
+    shows = run(project, str(BIN / "dvc"), "metrics", "show").stdout
+    assert "acc_clean" in shows
+    shutil.rmtree(project / "results/vision/models")
+    run(project, str(BIN / "dvc"), "checkout")
+    assert (project / "results/vision/models/synthetic_shapes/standard/seed0.pt").exists()
+    assert planned(project) == {}

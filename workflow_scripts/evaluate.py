@@ -1,0 +1,26 @@
+"""Evaluate one trained model with the study's battery and mirror it to MLflow (rules/evaluate.smk)."""
+
+from irbench.joblog import run_job
+from irbench.jobs import evaluate_job
+
+p = snakemake.params
+
+
+def main(log):
+    evaluate_job(
+        data=snakemake.input.data,
+        model=snakemake.input.model,
+        output=snakemake.output[0],
+        study=p.study,
+        dataset=p.dataset,
+        variant=p.variant,
+        seed=p.seed,
+        model_spec=p.model,
+        spec=p.spec,
+        config_hash=p.config_hash,
+        mlflow_settings=snakemake.config["mlflow"],
+        log=log,
+    )
+
+
+run_job(main, snakemake.log[0], snakemake.threads)
