@@ -20,8 +20,15 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_S = 600.0  # target: the default vision study within 10 minutes on 2 CPU cores
-FILES = ["Snakefile", "rules", "workflow_scripts", "profiles", "envs", "params.yaml",
-         "src/irbench/params.schema.yaml"]
+FILES = [
+    "Snakefile",
+    "rules",
+    "workflow_scripts",
+    "profiles",
+    "envs",
+    "params.yaml",
+    "src/irbench/params.schema.yaml",
+]
 
 
 def main() -> int:
@@ -36,7 +43,9 @@ def main() -> int:
         t0 = time.perf_counter()
         subprocess.run(
             [str(Path(sys.executable).parent / "snakemake"), "--profile", "profiles/local", "--quiet"],
-            cwd=work, env=env, check=True,
+            cwd=work,
+            env=env,
+            check=True,
         )
         wall = time.perf_counter() - t0
         table = pd.read_csv(work / "results/tables/vision.csv").set_index("variant")

@@ -22,7 +22,16 @@ def _one_thread():
 def tiny_dataset(tmp_path_factory) -> Path:
     """A prepared synthetic-shapes file with 4 classes and 600 training images."""
     path = tmp_path_factory.mktemp("data") / "shapes.pt"
-    spec = {"kind": "synthetic_shapes", "n_train": 600, "n_test": 200, "n_classes": 4, "image_size": 32,
-            "p_train": 0.9, "nonrobust_l2": 0.0, "faint_fraction": 0.0, "seed": 7}
+    spec = {
+        "kind": "synthetic_shapes",
+        "n_train": 600,
+        "n_test": 200,
+        "n_classes": 4,
+        "image_size": 32,
+        "p_train": 0.9,
+        "nonrobust_l2": 0.0,
+        "faint_fraction": 0.0,
+        "seed": 7,
+    }
     prepare_dataset(spec, path)
     return path

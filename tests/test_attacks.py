@@ -25,7 +25,9 @@ def _norms(delta, norm):
 @pytest.mark.parametrize("random_start", [False, True])
 def test_pgd_stays_within_eps_and_range_and_raises_loss(norm, eps, step, random_start):
     model, (x, y) = _classifier(), _batch()
-    x_adv = pgd(model, x, y, F.cross_entropy, eps=eps, step=step, steps=10, norm=norm, random_start=random_start)
+    x_adv = pgd(
+        model, x, y, F.cross_entropy, eps=eps, step=step, steps=10, norm=norm, random_start=random_start
+    )
     assert x_adv.shape == x.shape and not x_adv.requires_grad
     assert (_norms(x_adv - x, norm) <= eps + 1e-5).all()
     assert x_adv.min() >= 0 and x_adv.max() <= 1
@@ -85,8 +87,9 @@ def test_attack_leaves_model_mode_and_parameter_grads_untouched():
 def test_run_attack_dispatches_on_the_configuration_entry():
     model, (x, y) = _classifier(), _batch()
     spec = {"method": "pgd", "norm": "linf", "eps": 0.05, "steps": 5, "random_start": False}
-    expected = pgd(model, x, y, F.cross_entropy, eps=0.05, step=2.5 * 0.05 / 5, steps=5, norm="linf",
-                   random_start=False)
+    expected = pgd(
+        model, x, y, F.cross_entropy, eps=0.05, step=2.5 * 0.05 / 5, steps=5, norm="linf", random_start=False
+    )
     assert torch.equal(run_attack(model, x, y, F.cross_entropy, spec), expected)
     with pytest.raises(ValueError, match="method"):
         run_attack(model, x, y, F.cross_entropy, {**spec, "method": "cw"})

@@ -11,8 +11,17 @@ def _records():
     rows = []
     for variant, accs in {"standard": (0.9, 0.8), "l2_robust": (0.7, 0.5)}.items():
         for seed, acc in enumerate(accs):
-            rows.append({"study": "vision", "dataset": "toy", "variant": variant, "seed": seed,
-                         "acc_clean": acc, "acc_l2_pgd": acc / 2, "n_eval": 10})
+            rows.append(
+                {
+                    "study": "vision",
+                    "dataset": "toy",
+                    "variant": variant,
+                    "seed": seed,
+                    "acc_clean": acc,
+                    "acc_l2_pgd": acc / 2,
+                    "n_eval": 10,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -34,12 +43,23 @@ def test_write_report_writes_all_four_files(tmp_path):
         ident = {k: r[k] for k in ("study", "dataset", "variant")} | {"seed": int(r["seed"])}
         e, t = tmp_path / f"e{len(evals)}.json", tmp_path / f"t{len(trains)}.json"
         write_json({**ident, "metrics": {"acc_clean": r["acc_clean"], "acc_l2_pgd": r["acc_l2_pgd"]}}, e)
-        write_json({**ident, "history": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}]}, t)
+        write_json(
+            {**ident, "history": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}]}, t
+        )
         evals.append(e)
         trains.append(t)
-    out = {k: tmp_path / "tables" / f"vision{s}" for k, s in
-           (("csv", ".csv"), ("md", ".md"), ("metrics", "_metrics.json"), ("curves_csv", "_curves.csv"))}
+    out = {
+        k: tmp_path / "tables" / f"vision{s}"
+        for k, s in (
+            ("csv", ".csv"),
+            ("md", ".md"),
+            ("metrics", "_metrics.json"),
+            ("curves_csv", "_curves.csv"),
+        )
+    }
     write_report("vision", evals, trains, {"toy": "cifar10"}, **out)
-    assert json.loads(out["metrics"].read_text())["vision"]["toy/l2_robust"]["acc_clean"] == pytest.approx(0.6)
+    assert json.loads(out["metrics"].read_text())["vision"]["toy/l2_robust"]["acc_clean"] == pytest.approx(
+        0.6
+    )
     assert len(pd.read_csv(out["curves_csv"])) == 8
     assert set(pd.read_csv(out["csv"])["variant"]) == {"standard", "l2_robust"}

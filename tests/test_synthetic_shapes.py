@@ -54,7 +54,9 @@ def test_bad_class_count_is_rejected():
 def test_nonrobust_pattern_is_small_class_specific_and_shared_between_splits():
     plain = _gen(n_train=500, n_test=10)
     marked = _gen(n_train=500, n_test=10, nonrobust_l2=0.3)
-    diff = marked["train"]["images"].astype(np.float32) / 255 - plain["train"]["images"].astype(np.float32) / 255
+    diff = (
+        marked["train"]["images"].astype(np.float32) / 255 - plain["train"]["images"].astype(np.float32) / 255
+    )
     norms = np.linalg.norm(diff.reshape(len(diff), -1), axis=1)
     assert np.median(norms) == pytest.approx(0.3, abs=0.05)  # rounding and clipping move it a little
     labels = plain["train"]["labels"]

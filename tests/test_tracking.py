@@ -7,7 +7,11 @@ from irbench.tracking import RunKey, flatten, mirror, tracking_uri
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return {"enabled": True, "tracking_uri": "sqlite:///mlruns/mlflow.db", "artifact_root": "mlruns/artifacts"}
+    return {
+        "enabled": True,
+        "tracking_uri": "sqlite:///mlruns/mlflow.db",
+        "artifact_root": "mlruns/artifacts",
+    }
 
 
 def test_parent_per_variant_child_per_seed_with_tags_metrics_and_artifacts(tmp_path, settings):
@@ -16,12 +20,26 @@ def test_parent_per_variant_child_per_seed_with_tags_metrics_and_artifacts(tmp_p
     history = [{"epoch": 1, "train_loss": 2.0}, {"epoch": 2, "train_loss": 1.0}]
     messages = []
     ids = [
-        mirror(settings, RunKey("vision", "toy", "standard", seed, "abc"), params={"a": {"b": 1}},
-               history=history, metrics={"acc": 0.5}, artifacts=[art], workdir=tmp_path, log=messages.append)
+        mirror(
+            settings,
+            RunKey("vision", "toy", "standard", seed, "abc"),
+            params={"a": {"b": 1}},
+            history=history,
+            metrics={"acc": 0.5},
+            artifacts=[art],
+            workdir=tmp_path,
+            log=messages.append,
+        )
         for seed in (0, 1)
     ]
-    again = mirror(settings, RunKey("vision", "toy", "standard", 0, "abc"), metrics={"acc_clean": 0.9},
-                   stage="eval", workdir=tmp_path, log=messages.append)
+    again = mirror(
+        settings,
+        RunKey("vision", "toy", "standard", 0, "abc"),
+        metrics={"acc_clean": 0.9},
+        stage="eval",
+        workdir=tmp_path,
+        log=messages.append,
+    )
     assert None not in ids and again == ids[0], messages
     client = mlflow.MlflowClient(tracking_uri(settings, tmp_path))
     exp = client.get_experiment_by_name("vision")
@@ -41,7 +59,9 @@ def test_parent_per_variant_child_per_seed_with_tags_metrics_and_artifacts(tmp_p
 def test_failing_tracking_reports_and_returns_none(tmp_path, settings, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "unknownscheme://nowhere")
     messages = []
-    assert mirror(settings, RunKey("vision", "toy", "x", 0, "h"), workdir=tmp_path, log=messages.append) is None
+    assert (
+        mirror(settings, RunKey("vision", "toy", "x", 0, "h"), workdir=tmp_path, log=messages.append) is None
+    )
     assert "results are kept" in messages[-1]
 
 

@@ -6,14 +6,26 @@ from irbench.training import load_trained, train_variant
 
 SPEC = {
     "model": {"arch": "resnet18", "width": 4},
-    "train": {"epochs": 3, "batch_size": 64, "optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
-              "weight_decay": 5e-4, "schedule": "cosine", "augment": ["flip"], "val_fraction": 0.1,
-              "val_size_max": 100},
+    "train": {
+        "epochs": 3,
+        "batch_size": 64,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "schedule": "cosine",
+        "augment": ["flip"],
+        "val_fraction": 0.1,
+        "val_size_max": 100,
+    },
     "objective": "standard",
     "attack": None,
 }
-ADV = {**SPEC, "objective": "adversarial",
-       "attack": {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.25, "steps": 2, "random_start": True}}
+ADV = {
+    **SPEC,
+    "objective": "adversarial",
+    "attack": {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.25, "steps": 2, "random_start": True},
+}
 
 
 def _quiet(_):

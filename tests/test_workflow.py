@@ -21,8 +21,18 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
-PROJECT_FILES = ["Snakefile", "rules", "workflow_scripts", "profiles", "envs", "dvc.yaml", ".dvcignore",
-                 "src/irbench/params.schema.yaml", "src/irbench/report.py", "src/irbench/reference.yaml"]
+PROJECT_FILES = [
+    "Snakefile",
+    "rules",
+    "workflow_scripts",
+    "profiles",
+    "envs",
+    "dvc.yaml",
+    ".dvcignore",
+    "src/irbench/params.schema.yaml",
+    "src/irbench/report.py",
+    "src/irbench/reference.yaml",
+]
 TINY = {
     "datasets": {"synthetic_shapes": {"n_train": 300, "n_test": 100, "n_classes": 4}},
     "vision": {
@@ -191,14 +201,34 @@ def test_between_workflow_cache_never_shares_a_model_between_seeds(tmp_path):
     (tmp_path / "cache").mkdir()
     targets = [f"results/vision/models/synthetic_shapes/standard/seed{s}.pt" for s in (0, 1)]
     first = make_project(tmp_path / "a")
-    run(first, str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "2", "--cache", "train",
-        *targets, env=env)
+    run(
+        first,
+        str(BIN / "snakemake"),
+        "--profile",
+        "profiles/local",
+        "--cores",
+        "2",
+        *targets,
+        "--cache",  # last: --cache takes any number of rule names
+        "train",
+        env=env,
+    )
     cached = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert len(cached) == 4, cached  # two seeds x (.pt, .json), under two different keys
     assert len({name.split(".")[0] for name in cached}) == 2
     second = make_project(tmp_path / "b")
-    proc = run(second, str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "2", "--cache",
-               "train", *targets, env=env)
+    proc = run(
+        second,
+        str(BIN / "snakemake"),
+        "--profile",
+        "profiles/local",
+        "--cores",
+        "2",
+        *targets,
+        "--cache",  # last: --cache takes any number of rule names
+        "train",
+        env=env,
+    )
     assert "cache" in (proc.stdout + proc.stderr).lower()
     for s in (0, 1):
         rel = f"results/vision/models/synthetic_shapes/standard/seed{s}.json"

@@ -1,0 +1,20 @@
+import torch
+
+from irbench.models import build_model
+
+
+def test_resnet18_width_knob_output_and_penultimate_features():
+    narrow = build_model({"arch": "resnet18", "width": 4}, n_classes=7)
+    full = build_model({"arch": "resnet18", "width": 64}, n_classes=10)
+    x = torch.rand(2, 3, 32, 32)
+    assert narrow(x).shape == (2, 7)
+    assert narrow.features(x).shape == (2, 32) and narrow.feature_dim == 32
+    assert 11_000_000 < sum(p.numel() for p in full.parameters()) < 11_300_000  # ResNet-18 size
+
+
+def test_normalisation_statistics_are_saved_with_the_weights():
+    model = build_model({"arch": "resnet18", "width": 4}, n_classes=3)
+    model.normalize.set_stats(torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0.5, 0.5, 0.5]))
+    clone = build_model({"arch": "resnet18", "width": 4}, n_classes=3)
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone.normalize.mean.flatten(), torch.tensor([0.1, 0.2, 0.3]))

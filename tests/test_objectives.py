@@ -1,0 +1,40 @@
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from irbench.objectives import adversarial, build_objective
+
+
+def _setup():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    return model, torch.rand(16, 3, 2, 2), torch.randint(0, 3, (16,))
+
+
+def test_adversarial_loss_exceeds_clean_loss_and_keeps_train_mode():
+    model, x, y = _setup()
+    model.train()
+    attack = {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.2, "steps": 3, "random_start": False}
+    loss, out = adversarial(attack)(model, x, y, 0)
+    assert model.training and out.shape == (16, 3)
+    assert loss > F.cross_entropy(model(x), y)
+
+
+def test_warmup_scales_eps_linearly_over_the_first_epochs():
+    model, x, y = _setup()
+    attack = {"method": "fgsm", "norm": "linf", "eps": 0.3, "steps": 1}
+    seen = []
+    obj = adversarial(attack, warmup_epochs=3)
+    model.register_forward_pre_hook(lambda m, inp: seen.append((inp[0] - x).abs().amax().item()))
+    for epoch in (0, 1, 2, 5):
+        seen.clear()
+        obj(model, x, y, epoch)
+        # forward passes: the attack's gradient step on the clean input, then the training step.
+        assert abs(seen[-1] - 0.3 * min(1, (epoch + 1) / 3)) < 1e-5
+
+
+def test_build_objective_reads_the_variant_spec():
+    model, x, y = _setup()
+    std = build_objective({"objective": "standard"})
+    loss, _ = std(model, x, y, 0)
+    assert torch.isclose(loss, F.cross_entropy(model(x), y))
