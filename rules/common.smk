@@ -6,6 +6,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from irbench.config import config_hash, dataset_spec, eval_spec, resolve, train_spec
+from irbench.datasets import check_dataset_folders
 from irbench.errors import IrbenchError
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -14,6 +15,9 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 # One-line error naming the key first; then Snakemake's own validation against the same schema.
 CFG = resolve(config)
 validate(config, "../src/irbench/params.schema.yaml")
+check_dataset_folders(
+    CFG["datasets"], sorted({d for s in CFG["studies"] for d in CFG[s]["datasets"]})
+)
 
 RESULTS = Path("results")
 try:

@@ -45,13 +45,16 @@ def _ascent_direction(grad: Tensor, norm: str) -> Tensor:
 
 
 def random_init(x: Tensor, *, eps: float, norm: str, generator: torch.Generator | None = None) -> Tensor:
-    """A uniform random point of the eps-ball: uniform cube for L-inf, uniform ball for L2."""
+    """A uniform random point of the eps-ball: uniform cube for L-inf, uniform ball for L2.
+
+    Drawn on the CPU (where seeded generators live) and moved to x's device.
+    """
     if norm == "linf":
-        u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        u = torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
         return (2 * u - 1) * eps
-    g = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    g = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
     d = x[0].numel()
-    radius = torch.rand((x.shape[0],), generator=generator, device=x.device, dtype=x.dtype)
+    radius = torch.rand((x.shape[0],), generator=generator, dtype=x.dtype).to(x.device)
     radius = eps * radius.pow(1.0 / d).view(-1, *([1] * (x.dim() - 1)))
     return g / _flat_norm(g) * radius
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from irbench.data import synthetic_shapes
+from irbench.data.cifar import load_cifar
 from irbench.data.tensors import save_dataset
+from irbench.errors import IrbenchError
+
+FOLDER_KINDS = ("cifar10", "cifar100")
 
 
 def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike) -> dict[str, Any]:
@@ -33,7 +38,21 @@ def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike) -> dict[
             "nonrobust_l2": spec["nonrobust_l2"],
             "faint_fraction": spec["faint_fraction"],
         }
+    elif kind in FOLDER_KINDS:
+        splits, names = load_cifar(spec["root"], kind, spec.get("train_files"))
+        meta = {"kind": kind, "n_classes": len(names), "image_size": 32, "class_names": names}
     else:
         raise ValueError(f"unknown dataset kind {kind!r}")
     save_dataset(splits, meta, output)
     return meta
+
+
+def check_dataset_folders(datasets: Mapping[str, Mapping[str, Any]], names: list[str]) -> None:
+    """Before any job runs: every used dataset that reads a folder must find it."""
+    for name in names:
+        spec = datasets[name]
+        if spec["kind"] in FOLDER_KINDS and not Path(spec["root"]).is_dir():
+            raise IrbenchError(
+                f"{spec['root']}: dataset folder not found (datasets.{name}.root; expected the "
+                f"{spec['kind']} python pickle folder)"
+            )

@@ -114,6 +114,8 @@ def train_variant(
     )
     model = build_model(spec["model"], n_classes=meta["n_classes"], in_channels=train.x.shape[1]).to(dev)
     model.normalize.set_stats(train.x.mean((0, 2, 3)), train.x.std((0, 2, 3)))
+    if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
+        model = model.to(memory_format=torch.channels_last)
     opt, sched = _optimizer(model, t), None
     sched = _scheduler(opt, t)
     objective = build_objective(spec, generator=gen)
@@ -145,7 +147,8 @@ def train_variant(
             idx = perm[i : i + t["batch_size"]]
             xb = augment(train.x[idx], t["augment"], gen)
             yb = train.y[idx]
-            loss, out = objective(model, xb, yb, epoch)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+                loss, out = objective(model, xb, yb, epoch)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

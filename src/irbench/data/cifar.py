@@ -1,0 +1,73 @@
+"""CIFAR-10 and CIFAR-100 from a local folder in the original python pickle layout.
+
+The files are checked for existence and structure (keys, dtype, shape), not for their md5: a partial or
+rebuilt copy loads, while a missing or truncated file gives a one-line error naming it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from irbench.errors import IrbenchError
+
+LAYOUTS = {
+    # kind: (default train files, test file, meta file, label key, class-name key)
+    "cifar10": (tuple(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta", "labels",
+                "label_names"),
+    "cifar100": (("train",), "test", "meta", "fine_labels", "fine_label_names"),
+}
+
+
+def _unpickle(path: Path) -> dict[str, Any]:
+    """Read one pickle file with a one-line error naming it if it is missing or unreadable."""
+    if not path.is_file():
+        raise IrbenchError(f"{path}: file not found (expected the CIFAR python pickle layout)")
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f, encoding="latin1")
+    except Exception as exc:  # noqa: BLE001 - truncated or foreign files fail in many ways
+        raise IrbenchError(f"{path}: cannot be read as a CIFAR pickle ({type(exc).__name__})") from exc
+
+
+def _batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 3, 32, 32) uint8 and int64 labels from one batch file, after checking its structure."""
+    d = _unpickle(path)
+    if not isinstance(d, dict) or "data" not in d or label_key not in d:
+        raise IrbenchError(f"{path}: expected a dict with 'data' and '{label_key}'")
+    data = np.asarray(d["data"])
+    labels = np.asarray(d[label_key], dtype=np.int64)
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+        raise IrbenchError(
+            f"{path}: expected 'data' uint8 of shape (N, 3072) and N labels, "
+            f"got {data.dtype} {data.shape} and {len(labels)} labels"
+        )
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def load_cifar(
+    root: str | Path, kind: str = "cifar10", train_files: Sequence[str] | None = None
+) -> tuple[dict[str, dict[str, np.ndarray]], list[str]]:
+    """Train and test splits ({'images', 'labels'}) and the class names of a local CIFAR copy."""
+    if kind not in LAYOUTS:
+        raise ValueError(f"kind must be one of {sorted(LAYOUTS)}, got {kind!r}")
+    root = Path(root)
+    if not root.is_dir():
+        raise IrbenchError(f"{root}: dataset folder not found (expected the {kind} python pickle folder)")
+    default_train, test_file, meta_file, label_key, names_key = LAYOUTS[kind]
+    parts = [_batch(root / name, label_key) for name in (train_files or default_train)]
+    test_x, test_y = _batch(root / test_file, label_key)
+    meta = _unpickle(root / meta_file)
+    names = list(meta.get(names_key, [])) if isinstance(meta, dict) else []
+    n_classes = int(max(test_y.max(), max(p[1].max() for p in parts)) + 1)
+    if len(names) < n_classes:
+        raise IrbenchError(f"{root / meta_file}: expected '{names_key}' with {n_classes} class names")
+    train = {
+        "images": np.concatenate([p[0] for p in parts]),
+        "labels": np.concatenate([p[1] for p in parts]),
+    }
+    return {"train": train, "test": {"images": test_x, "labels": test_y}}, names
