@@ -23,6 +23,7 @@ localrules:
     report,
     prepare_dataset,
     aggregate,
+    attribution_figure,
 
 
 rule all:

@@ -52,13 +52,19 @@ def train_records(study):
 
 
 def report_files(studies=None):
-    """The comparison tables of the configured studies."""
+    """The comparison tables of the configured studies, and their attribution figures (first seed)."""
     studies = studies or CFG["studies"]
-    return [
+    tables = [
         f"results/tables/{s}{suffix}"
         for s in studies
         for suffix in (".csv", ".md", "_metrics.json", "_curves.csv")
     ]
+    figures = [
+        f"results/figures/{s}_{d}_attributions_seed{CFG['seeds'][0]}.png"
+        for s in studies
+        for d in CFG[s]["datasets"]
+    ]
+    return tables + figures
 
 
 def train_params(wc):

@@ -4,7 +4,8 @@ rule evaluate:
         model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
         train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
     output:
-        "results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
+        record="results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
+        attributions="results/{study}/eval/{dataset}/{variant}/seed{seed}.attr.pt",
     params:
         study="{study}",
         dataset="{dataset}",

@@ -18,6 +18,24 @@ rule aggregate:
         "../workflow_scripts/aggregate.py"
 
 
+rule attribution_figure:
+    input:
+        lambda wc: [
+            f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{wc.seed}.attr.pt"
+            for v in CFG[wc.study]["variants"]
+        ],
+    output:
+        "results/figures/{study}_{dataset}_attributions_seed{seed}.png",
+    params:
+        title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}: Integrated Gradients and SHAP",
+    log:
+        "logs/report/{study}_{dataset}_attributions_seed{seed}.log",
+    conda:
+        "../envs/irbench.yaml"
+    script:
+        "../workflow_scripts/attribution_figure.py"
+
+
 rule vision:
     input:
         eval_records("vision") if "vision" in CFG["studies"] else [],

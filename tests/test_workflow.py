@@ -39,7 +39,17 @@ TINY = {
         "model": {"width": 4},
         "train": {"epochs": 1, "batch_size": 64, "augment": ["flip"]},
         "variants": {"l2_robust": {"attack": {"steps": 1, "step": 0.5}}},
-        "evaluate": {"n_eval": 40, "attacks": {"l2_pgd": {"steps": 2}, "linf_pgd": {"steps": 2}}},
+        "evaluate": {
+            "n_eval": 40,
+            "attacks": {"l2_pgd": {"steps": 2}, "linf_pgd": {"steps": 2}},
+            "attributions": {
+                "n_images": 16,
+                "n_baselines": 8,
+                "n_figure": 2,
+                "ig_steps": 4,
+                "shap_samples": 4,
+            },
+        },
     },
 }
 
@@ -115,13 +125,23 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
     table = pd.read_csv(done / "results/tables/vision.csv")
     assert sorted(table["variant"]) == ["l2_robust", "standard"]
     assert (table["n_seeds"] == 2).all()
-    for col in ("acc_clean_mean", "acc_clean_std", "acc_l2_pgd_mean", "paper_acc_clean", "paper_acc_l2_pgd"):
+    for col in (
+        "acc_clean_mean",
+        "acc_clean_std",
+        "acc_l2_pgd_mean",
+        "paper_acc_clean",
+        "paper_acc_l2_pgd",
+        "ig_object_mass_mean",
+        "shap_cue_mass_mean",
+    ):
         assert col in table.columns
     assert table["acc_clean_mean"].between(0, 1).all()
     md = (done / "results/tables/vision.md").read_text()
     assert "±" in md and "paper acc_l2_pgd" in md
     headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
     assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
+    figure = done / "results/figures/vision_synthetic_shapes_attributions_seed0.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     curves = pd.read_csv(done / "results/tables/vision_curves.csv")
     assert len(curves) == 4  # 2 variants x 2 seeds x 1 epoch
 
@@ -165,7 +185,8 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
     cfg = params(copy_of_done)
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
     write_params(copy_of_done, cfg)
-    assert planned(copy_of_done) == {"train": 2, "evaluate": 2, "aggregate": 1, "all": 1}
+    expected = {"train": 2, "evaluate": 2, "aggregate": 1, "attribution_figure": 1, "all": 1}
+    assert planned(copy_of_done) == expected
     out = smk(copy_of_done, "-n")
     assert "variant=standard" not in out.stdout + out.stderr
 

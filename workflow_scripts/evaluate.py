@@ -10,7 +10,8 @@ def main(log):
     evaluate_job(
         data=snakemake.input.data,
         model=snakemake.input.model,
-        output=snakemake.output[0],
+        output=snakemake.output.record,
+        attr_output=snakemake.output.attributions,
         study=p.study,
         dataset=p.dataset,
         variant=p.variant,

@@ -60,3 +60,32 @@ def evaluate_classifier(
         adv = attacked_predictions(model, x, y, spec, batch_size=batch_size, generator=generator)
         metrics[f"acc_{name}"] = (adv == y).float().mean().item()
     return metrics
+
+
+def attribution_battery(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    baselines: Tensor,
+    spec: Mapping[str, Any],
+    masks: Mapping[str, Tensor] | None = None,
+) -> tuple[dict[str, float], dict[str, Tensor]]:
+    """IG and expected-gradients SHAP for the true class of each image in x.
+
+    Returns the mean fraction of attribution mass inside each ground-truth mask
+    (`<method>_<mask>_mass`, e.g. `ig_object_mass`) and the attributions themselves.
+    """
+    from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
+
+    model.eval()
+    attrs = {
+        "ig": integrated_gradients(
+            model, x, y, steps=spec["ig_steps"], internal_batch_size=spec["internal_batch_size"]
+        ),
+        "shap": expected_gradients(model, x, y, baselines, samples=spec["shap_samples"]),
+    }
+    metrics = {}
+    for method, attr in attrs.items():
+        for name, mask in (masks or {}).items():
+            metrics[f"{method}_{name}_mass"] = mask_mass(attr, mask).mean().item()
+    return metrics, attrs

@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from irbench.data.tensors import load_meta, load_split
-from irbench.evaluation import evaluate_classifier
-from irbench.io import write_json
+from irbench.evaluation import attribution_battery, evaluate_classifier
+from irbench.io import save_torch, write_json
 from irbench.seeding import seed_everything
 from irbench.tracking import RunKey, curves_png, mirror
 from irbench.training import load_trained, train_variant
@@ -72,6 +72,7 @@ def evaluate_job(
     data: str,
     model: str,
     output: str,
+    attr_output: str | None,
     study: str,
     dataset: str,
     variant: str,
@@ -82,7 +83,11 @@ def evaluate_job(
     mlflow_settings: Mapping[str, Any],
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Run the evaluation battery on the test split; write the record atomically; mirror to MLflow."""
+    """Run the evaluation battery on the test split; write the record atomically; mirror to MLflow.
+
+    The battery: clean accuracy, accuracy under each attack and, with `attr_output`, IG and SHAP
+    attributions (mass on the ground-truth masks where the data has them; the first images' maps saved).
+    """
     t0 = time.perf_counter()
     gen = seed_everything(seed)
     test = load_split(data, "test")
@@ -98,6 +103,26 @@ def evaluate_job(
         cue_labels=test.extras.get("cue_labels"),
         generator=gen,
     )
+    if attr_output:
+        a = spec["attributions"]
+        test = load_split(data, "test")
+        # Depends on the seed only, so every variant explains the same images.
+        order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+        shown, base = test.subset(order[: a["n_images"]]), test.subset(order[-a["n_baselines"] :])
+        masks = {k.removesuffix("_mask"): v for k, v in shown.extras.items() if k.endswith("_mask")}
+        attr_metrics, attrs = attribution_battery(net, shown.x, shown.y, base.x, a, masks)
+        metrics.update(attr_metrics)
+        k = a["n_figure"]
+        save_torch(
+            {
+                "images": shown.x[:k],
+                "labels": shown.y[:k],
+                **{m: t[:k] for m, t in attrs.items()},
+                "variant": variant,
+                "seed": seed,
+            },
+            attr_output,
+        )
     record = {
         "study": study,
         "dataset": dataset,

@@ -1,0 +1,1 @@
+"""Explanations: attribution methods and the scores that compare them with ground-truth masks."""
