@@ -18,3 +18,12 @@ def test_normalisation_statistics_are_saved_with_the_weights():
     clone = build_model({"arch": "resnet18", "width": 4}, n_classes=3)
     clone.load_state_dict(model.state_dict())
     assert torch.equal(clone.normalize.mean.flatten(), torch.tensor([0.1, 0.2, 0.3]))
+
+
+def test_resnet50_stems_and_features():
+    small = build_model({"arch": "resnet50", "stem": "small"}, n_classes=5)
+    large = build_model({"arch": "resnet50", "stem": "large"}, n_classes=5)
+    assert small(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+    assert small.features(torch.rand(2, 3, 32, 32)).shape == (2, 2048)
+    assert large.features(torch.rand(1, 3, 128, 128)).shape == (1, 2048)
+    assert small.net.conv1.kernel_size == (3, 3) and large.net.conv1.kernel_size == (7, 7)

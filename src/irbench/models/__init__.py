@@ -7,14 +7,14 @@ from typing import Any
 
 from torch import nn
 
-from irbench.models.resnet import cifar_resnet18
-
-ARCHS = {"resnet18": cifar_resnet18}
+from irbench.models.resnet import cifar_resnet18, resnet50
 
 
 def build_model(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3) -> nn.Module:
-    """Build the model a configuration's `model` entry names ({arch, width})."""
+    """Build the model a configuration's `model` entry names ({arch, width} or {arch, stem})."""
     arch = spec["arch"]
-    if arch not in ARCHS:
-        raise ValueError(f"model.arch must be one of {sorted(ARCHS)}, got {arch!r}")
-    return ARCHS[arch](n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels)
+    if arch == "resnet18":
+        return cifar_resnet18(n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels)
+    if arch == "resnet50":
+        return resnet50(n_classes=n_classes, stem=spec.get("stem", "small"), in_channels=in_channels)
+    raise ValueError(f"model.arch must be resnet18 or resnet50, got {arch!r}")

@@ -70,3 +70,36 @@ class CifarResNet(nn.Module):
 def cifar_resnet18(n_classes: int = 10, width: int = 64, in_channels: int = 3) -> CifarResNet:
     """ResNet-18 (2-2-2-2 BasicBlocks) for 32 px inputs."""
     return CifarResNet((2, 2, 2, 2), n_classes=n_classes, width=width, in_channels=in_channels)
+
+
+class TorchvisionResNet(nn.Module):
+    """A torchvision ResNet with irbench's conventions: inputs in [0, 1], a stem chosen for the image
+    size (`small`: 3x3 stride-1 conv, no max-pool, for 32 px; `large`: torchvision's 7x7 stride-2 conv and
+    max-pool, for 128 px and up), and `features` returning the penultimate representation."""
+
+    def __init__(self, net: nn.Module, stem: str, in_channels: int = 3) -> None:
+        super().__init__()
+        if stem == "small":
+            net.conv1 = nn.Conv2d(in_channels, net.conv1.out_channels, 3, padding=1, bias=False)
+            net.maxpool = nn.Identity()
+        elif stem != "large":
+            raise ValueError(f"stem must be small or large, got {stem!r}")
+        self.normalize = Normalize(in_channels)
+        self.net = net
+        self.fc = net.fc
+        net.fc = nn.Identity()
+        self.feature_dim = self.fc.in_features
+
+    def features(self, x: Tensor) -> Tensor:
+        """The penultimate representation R(x): globally pooled last-stage activations."""
+        return self.net(self.normalize(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(self.features(x))
+
+
+def resnet50(n_classes: int = 10, stem: str = "small", in_channels: int = 3) -> TorchvisionResNet:
+    """torchvision's ResNet-50 (randomly initialised; nothing is downloaded) with an irbench stem."""
+    from torchvision.models import resnet50 as tv_resnet50
+
+    return TorchvisionResNet(tv_resnet50(weights=None, num_classes=n_classes), stem, in_channels)
