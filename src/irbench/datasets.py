@@ -9,10 +9,11 @@ from typing import Any
 
 from irbench.data import synthetic_shapes
 from irbench.data.cifar import load_cifar
+from irbench.data.imagenet_subset import load_imagenet_subset
 from irbench.data.tensors import save_dataset
 from irbench.errors import IrbenchError
 
-FOLDER_KINDS = ("cifar10", "cifar100")
+FOLDER_KINDS = ("cifar10", "cifar100", "imagenet_subset")
 
 
 def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike) -> dict[str, Any]:
@@ -38,9 +39,20 @@ def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike) -> dict[
             "nonrobust_l2": spec["nonrobust_l2"],
             "faint_fraction": spec["faint_fraction"],
         }
-    elif kind in FOLDER_KINDS:
+    elif kind in ("cifar10", "cifar100"):
         splits, names = load_cifar(spec["root"], kind, spec.get("train_files"))
         meta = {"kind": kind, "n_classes": len(names), "image_size": 32, "class_names": names}
+    elif kind == "imagenet_subset":
+        splits, names = load_imagenet_subset(
+            spec["root"],
+            n_classes=spec["n_classes"],
+            n_train=spec["n_train"],
+            n_val=spec["n_val"],
+            image_size=spec["image_size"],
+            seed=spec["seed"],
+            test_root=spec.get("test_root"),
+        )
+        meta = {"kind": kind, "n_classes": len(names), "image_size": spec["image_size"], "class_names": names}
     else:
         raise ValueError(f"unknown dataset kind {kind!r}")
     save_dataset(splits, meta, output)
@@ -54,5 +66,5 @@ def check_dataset_folders(datasets: Mapping[str, Mapping[str, Any]], names: list
         if spec["kind"] in FOLDER_KINDS and not Path(spec["root"]).is_dir():
             raise IrbenchError(
                 f"{spec['root']}: dataset folder not found (datasets.{name}.root; expected the "
-                f"{spec['kind']} python pickle folder)"
+                f"{spec['kind']} layout)"
             )
