@@ -1,0 +1,84 @@
+"""Representation inversion and direct feature visualisation in the penultimate representation R(x).
+
+Inversion (Boychev; Engstrom et al. 2019): from a start image (noise, or an image of another class), L2
+PGD minimises |R(x) - R(t)| / |R(t)| per example towards the target's representation (paper: eps 1000,
+step 1, many steps). Feature visualisation maximises one representation unit from a start image. Both
+reuse the shared attack, whose ascent we point at the negative distance or the unit's activation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from irbench.attacks import iterative_attack
+
+
+class Representation(nn.Module):
+    """R(x): a model's `features` as a module, so attacks can differentiate through it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model.features(x)
+
+
+def relative_distance(rep: Tensor, target: Tensor) -> Tensor:
+    """|R(x) - R(t)| / |R(t)| per example."""
+    return (rep - target).flatten(1).norm(dim=1) / target.flatten(1).norm(dim=1).clamp_min(1e-12)
+
+
+def invert(
+    model: nn.Module,
+    start: Tensor,
+    target: Tensor,
+    *,
+    eps: float = 1000.0,
+    step: float = 1.0,
+    steps: int = 200,
+) -> Tensor:
+    """Images near `start` (within eps) whose representation approaches that of the `target` images."""
+    model.eval()
+    rep = Representation(model)
+    with torch.no_grad():
+        goal = rep(target)
+    return iterative_attack(
+        rep,
+        start,
+        goal,
+        lambda r, g: -relative_distance(r, g).sum(),
+        eps=eps,
+        step=step,
+        steps=steps,
+        norm="l2",
+    )
+
+
+def visualise_unit(
+    model: nn.Module, start: Tensor, unit: int, *, eps: float = 1000.0, step: float = 1.0, steps: int = 200
+) -> Tensor:
+    """Images that maximise representation unit `unit`, starting from `start`."""
+    model.eval()
+    rep = Representation(model)
+    units = torch.full((len(start),), unit, dtype=torch.long)
+    return iterative_attack(
+        rep,
+        start,
+        units,
+        lambda r, u: r.gather(1, u[:, None]).sum(),
+        eps=eps,
+        step=step,
+        steps=steps,
+        norm="l2",
+    )
+
+
+@torch.no_grad()
+def top_activating(model: nn.Module, x: Tensor, unit: int, k: int = 8) -> tuple[Tensor, Tensor]:
+    """Indices of the k images of x that activate unit `unit` most and the k that activate it least."""
+    model.eval()
+    acts = model.features(x)[:, unit]
+    order = acts.argsort(descending=True)
+    return order[:k], order[-k:].flip(0)
