@@ -24,6 +24,7 @@ localrules:
     prepare_dataset,
     aggregate,
     attribution_figure,
+    visualisation_figure,
 
 
 rule all:

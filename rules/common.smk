@@ -60,9 +60,10 @@ def report_files(studies=None):
         for suffix in (".csv", ".md", "_metrics.json", "_curves.csv")
     ]
     figures = [
-        f"results/figures/{s}_{d}_attributions_seed{CFG['seeds'][0]}.png"
+        f"results/figures/{s}_{d}_{kind}_seed{CFG['seeds'][0]}.png"
         for s in studies
         for d in CFG[s]["datasets"]
+        for kind in ("attributions", "visualisations")
     ]
     return tables + figures
 

@@ -59,3 +59,21 @@ def test_unit_visualisation_raises_the_unit_and_top_activating_orders():
         acts = model.features(x)[:, 5]
     top, bottom = top_activating(model, x, unit=5, k=3)
     assert acts[top].min() >= acts[bottom].max()
+
+
+def test_visualisation_figure_for_two_models(tiny_dataset, tmp_path):
+    from irbench.figures import visualisation_grid
+
+    models = {v: build_model({"arch": "resnet18", "width": 4}, n_classes=4).eval() for v in ("a", "b")}
+    spec = {
+        "n_classes_shown": 4,
+        "n_inversions": 2,
+        "gen_eps": 30,
+        "gen_step": 0.5,
+        "gen_steps": 2,
+        "inv_eps": 1000,
+        "inv_step": 1,
+        "inv_steps": 2,
+    }
+    visualisation_grid(tiny_dataset, models, spec, tmp_path / "v.png", seed=0, title="t")
+    assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"

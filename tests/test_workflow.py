@@ -49,6 +49,7 @@ TINY = {
                 "ig_steps": 4,
                 "shap_samples": 4,
             },
+            "visualise": {"n_classes_shown": 2, "n_inversions": 2, "gen_steps": 3, "inv_steps": 3},
         },
     },
 }
@@ -140,8 +141,9 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
     assert "±" in md and "paper acc_l2_pgd" in md
     headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
     assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
-    figure = done / "results/figures/vision_synthetic_shapes_attributions_seed0.png"
-    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for kind in ("attributions", "visualisations"):
+        figure = done / f"results/figures/vision_synthetic_shapes_{kind}_seed0.png"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     curves = pd.read_csv(done / "results/tables/vision_curves.csv")
     assert len(curves) == 4  # 2 variants x 2 seeds x 1 epoch
 
@@ -185,7 +187,8 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
     cfg = params(copy_of_done)
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
     write_params(copy_of_done, cfg)
-    expected = {"train": 2, "evaluate": 2, "aggregate": 1, "attribution_figure": 1, "all": 1}
+    expected = {"train": 2, "evaluate": 2, "aggregate": 1, "attribution_figure": 1, "visualisation_figure": 1}
+    expected["all"] = 1
     assert planned(copy_of_done) == expected
     out = smk(copy_of_done, "-n")
     assert "variant=standard" not in out.stdout + out.stderr

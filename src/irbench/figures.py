@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -41,6 +42,67 @@ def attribution_grid(attr_files: Sequence[str | os.PathLike], output: str | os.P
     for ax in axes.flat:
         ax.axis("off")
     fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(output) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+
+
+def visualisation_grid(
+    data_path: str | os.PathLike,
+    models: Mapping[str, torch.nn.Module],
+    spec: Mapping[str, Any],
+    output: str | os.PathLike,
+    *,
+    seed: int,
+    title: str,
+) -> None:
+    """Per model: one generated image per class (from the same seeds) and inversions of the same targets
+    from noise; rows are models, so standard and robust sit one above the other."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from irbench.data.tensors import load_split
+    from irbench.explain.generation import fit_class_gaussians, generate_class_images, sample_seeds
+    from irbench.explain.inversion import invert
+
+    test = load_split(data_path, "test")
+    n_classes = int(test.y.max()) + 1
+    gen = torch.Generator().manual_seed(seed)
+    classes = torch.arange(min(n_classes, spec["n_classes_shown"]))
+    seeds = sample_seeds(
+        fit_class_gaussians(test.x, test.y, n_classes), classes, test.x.shape[-1], generator=gen
+    )
+    pick = torch.randperm(len(test), generator=gen)[: spec["n_inversions"]]
+    targets = test.x[pick]
+    noise = torch.rand(targets.shape, generator=gen)
+    rows = []
+    for name, model in models.items():
+        g = generate_class_images(
+            model, seeds, classes, eps=spec["gen_eps"], step=spec["gen_step"], steps=spec["gen_steps"]
+        )
+        inv = invert(
+            model, noise, targets, eps=spec["inv_eps"], step=spec["inv_step"], steps=spec["inv_steps"]
+        )
+        rows.append((name, torch.cat([g, inv])))
+    cols = len(classes) + len(targets)
+    fig, axes = plt.subplots(len(rows) + 1, cols, figsize=(1.3 * cols, 1.4 * (len(rows) + 1)), squeeze=False)
+    header = torch.cat([seeds, targets])
+    for j in range(cols):
+        axes[0, j].imshow(header[j].permute(1, 2, 0).numpy())
+        axes[0, j].set_title(f"class {j}" if j < len(classes) else "target", fontsize=7)
+    for i, (name, images) in enumerate(rows, start=1):
+        for j in range(cols):
+            axes[i, j].imshow(images[j].permute(1, 2, 0).clamp(0, 1).numpy())
+        axes[i, 0].set_ylabel(name, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        f"{title}: seeds/targets (top), class generation and inversion from noise per model", fontsize=8
+    )
     fig.tight_layout()
     with atomic_path(output) as tmp:
         fig.savefig(tmp, dpi=80, format="png")
