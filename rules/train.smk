@@ -18,6 +18,7 @@ rule train:
     conda:
         "../envs/irbench.yaml"
     threads: 1
+    priority: 10  # train before evaluating, so long trainings of different seeds run side by side
     resources:
         mem_mb=4000,
         runtime=60,

@@ -94,3 +94,13 @@ def test_adversarial_checkpoint_is_scored_on_clean_and_adversarial_accuracy(tiny
     metrics = evaluate_classifier(model, test.x, test.y, attacks, cue_labels=test.extras["cue_labels"])
     assert 0 <= metrics["acc_l2_pgd"] <= metrics["acc_clean"] <= 1
     assert 0 <= metrics["cue_following"] <= 1
+
+
+def test_non_finite_loss_stops_with_epoch_and_step(tiny_dataset):
+    import pytest
+
+    from irbench.errors import IrbenchError
+
+    spec = {**SPEC, "train": {**SPEC["train"], "lr": 1e30, "epochs": 2}}
+    with pytest.raises(IrbenchError, match=r"loss is (nan|inf) at epoch \d+, step \d+"):
+        train_variant(tiny_dataset, spec, seed=0, log=_quiet)

@@ -44,12 +44,13 @@ def save_torch(obj: Any, path: str | os.PathLike) -> None:
 
 
 def load_torch(path: str | os.PathLike) -> Any:
-    """torch.load a file irbench wrote, with a one-line error if it is missing or unreadable."""
+    """torch.load a file irbench wrote (tensors and plain containers only: `weights_only=True`, so
+    nothing is unpickled), with a one-line error if it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
         raise IrbenchError(f"{path}: file not found (expected a tensor file written by irbench)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
         raise IrbenchError(f"{path}: cannot be read as a torch file ({exc})") from exc
 

@@ -21,6 +21,7 @@ from torch import nn
 
 from irbench.augment import augment
 from irbench.data.tensors import Split, load_meta, load_split
+from irbench.errors import IrbenchError
 from irbench.evaluation import attacked_predictions, predict
 from irbench.io import load_torch, save_torch, write_json
 from irbench.models import build_model
@@ -149,6 +150,11 @@ def train_variant(
             yb = train.y[idx]
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 loss, out = objective(model, xb, yb, epoch)
+            if not torch.isfinite(loss):
+                raise IrbenchError(
+                    f"training diverged: loss is {loss.item()} at epoch {epoch + 1}, step "
+                    f"{i // t['batch_size'] + 1} (lower train.lr or check the data)"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
