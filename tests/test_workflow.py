@@ -267,3 +267,41 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     run(project, str(BIN / "dvc"), "checkout")
     assert (project / "results/vision/models/synthetic_shapes/standard/seed0.pt").exists()
     assert planned(project) == {}
+
+
+def test_training_killed_with_sigkill_resumes_and_matches_an_uninterrupted_run(tmp_path):
+    project = make_project(tmp_path / "p")
+    cfg = params(project)
+    cfg["scales"]["tiny"]["vision"]["train"]["epochs"] = 4
+    cfg["scales"]["tiny"]["datasets"]["synthetic_shapes"]["n_train"] = 3000  # epochs of a few seconds
+    write_params(project, cfg)
+    target = "results/vision/models/synthetic_shapes/standard/seed0.json"
+    ckpt = project / "results/vision/checkpoints/synthetic_shapes/standard/seed0.pt"
+    cmd = [str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "1", target]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=project,
+        env=_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ckpt.exists(), "no epoch checkpoint appeared"
+    os.killpg(proc.pid, 9)  # SIGKILL Snakemake and the training job
+    proc.wait()
+    assert not (project / target).exists() and not (project / target.replace(".json", ".pt")).exists()
+    smk(project, "--unlock")  # a killed Snakemake leaves its lock, as after a power loss
+    smk(project, target)
+    log = (project / "logs/vision/train/synthetic_shapes/standard/seed0.log").read_text()
+    assert "resuming from" in log
+    uninterrupted = make_project(tmp_path / "q")
+    write_params(uninterrupted, cfg)
+    smk(uninterrupted, target)
+    resumed = json.loads((project / target).read_text())
+    reference = json.loads((uninterrupted / target).read_text())
+    strip = [{k: v for k, v in row.items() if k != "epoch_s"} for row in resumed["history"]]
+    assert strip == [{k: v for k, v in row.items() if k != "epoch_s"} for row in reference["history"]]
+    assert not ckpt.exists()  # removed once the model is complete

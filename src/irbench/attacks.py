@@ -193,46 +193,27 @@ def run_attack(
     bounds: tuple[float, float] = (0.0, 1.0),
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Run the attack a configuration entry describes ({method, norm, eps, step, steps, random_start})."""
-    method = spec["method"]
-    norm = spec["norm"]
-    if method == "fgsm":
-        return fgsm(
-            model,
-            x,
-            y,
-            loss_fn,
-            eps=spec["eps"],
-            norm=norm,
-            random_start=spec.get("random_start", False),
-            bounds=bounds,
-            generator=generator,
-        )
-    step = spec.get("step", 2.5 * spec["eps"] / spec["steps"])
-    if method == "bim":
-        return bim(
-            model,
-            x,
-            y,
-            loss_fn,
-            eps=spec["eps"],
-            step=step,
-            steps=spec["steps"],
-            norm=norm,
-            bounds=bounds,
-        )
-    if method == "pgd":
-        return pgd(
-            model,
-            x,
-            y,
-            loss_fn,
-            eps=spec["eps"],
-            step=step,
-            steps=spec["steps"],
-            norm=norm,
-            random_start=spec.get("random_start", True),
-            bounds=bounds,
-            generator=generator,
-        )
-    raise ValueError(f"attack method must be fgsm, bim or pgd, got {method!r}")
+    """Run the attack a configuration entry describes ({method, norm, eps, step, steps, random_start}).
+
+    fgsm: one step of size eps; bim: `steps` steps from the clean input; pgd: the same from a random start
+    (unless random_start is false). A missing step defaults to 2.5 * eps / steps.
+    """
+    method, eps = spec["method"], spec["eps"]
+    if method not in ("fgsm", "bim", "pgd"):
+        raise ValueError(f"attack method must be fgsm, bim or pgd, got {method!r}")
+    steps = 1 if method == "fgsm" else spec["steps"]
+    step = eps if method == "fgsm" else spec.get("step", 2.5 * eps / steps)
+    random_start = method != "bim" and spec.get("random_start", method == "pgd")
+    return iterative_attack(
+        model,
+        x,
+        y,
+        loss_fn,
+        eps=eps,
+        step=step,
+        steps=steps,
+        norm=spec["norm"],
+        random_start=random_start,
+        bounds=bounds,
+        generator=generator,
+    )
