@@ -117,7 +117,7 @@ def train_variant(
     model.normalize.set_stats(train.x.mean((0, 2, 3)), train.x.std((0, 2, 3)))
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)
-    opt, sched = _optimizer(model, t), None
+    opt = _optimizer(model, t)
     sched = _scheduler(opt, t)
     objective = build_objective(spec, generator=gen)
     history: list[dict[str, float]] = []
