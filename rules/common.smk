@@ -1,13 +1,12 @@
 # Helpers for the rules: validated configuration and the file lists that targets expand to.
 
 import os
-from pathlib import Path
 
 from snakemake.utils import validate
 
 from irbench.config import config_hash, dataset_spec, eval_spec, resolve, train_spec
 from irbench.datasets import check_dataset_folders
-from irbench.errors import IrbenchError
+from irbench.io import ensure_writable_dir
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -19,13 +18,7 @@ check_dataset_folders(
     CFG["datasets"], sorted({d for s in CFG["studies"] for d in CFG[s]["datasets"]})
 )
 
-RESULTS = Path("results")
-try:
-    RESULTS.mkdir(exist_ok=True)
-    if not os.access(RESULTS, os.W_OK):
-        raise PermissionError
-except OSError:
-    raise IrbenchError(f"{RESULTS.resolve()}: results folder is not writable (expected a writable folder)")
+ensure_writable_dir("results")
 
 
 wildcard_constraints:

@@ -63,8 +63,13 @@ def test_unit_visualisation_raises_the_unit_and_top_activating_orders():
 
 def test_visualisation_figure_for_two_models(tiny_dataset, tmp_path):
     from irbench.figures import visualisation_grid
+    from irbench.io import save_torch
 
-    models = {v: build_model({"arch": "resnet18", "width": 4}, n_classes=4).eval() for v in ("a", "b")}
+    arch = {"arch": "resnet18", "width": 4}
+    files = {}
+    for v in ("a", "b"):
+        files[v] = tmp_path / f"{v}.pt"
+        save_torch({"state_dict": build_model(arch, n_classes=4).state_dict()}, files[v])
     spec = {
         "n_classes_shown": 4,
         "n_inversions": 2,
@@ -75,5 +80,7 @@ def test_visualisation_figure_for_two_models(tiny_dataset, tmp_path):
         "inv_step": 1,
         "inv_steps": 2,
     }
-    visualisation_grid(tiny_dataset, models, spec, tmp_path / "v.png", seed=0, title="t")
+    visualisation_grid(
+        tiny_dataset, files, {"a": arch, "b": arch}, spec, tmp_path / "v.png", seed=0, title="t"
+    )
     assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"

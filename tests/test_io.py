@@ -33,3 +33,12 @@ def test_unwritable_folder_and_bad_files_give_one_line_errors(tmp_path):
         read_json(tmp_path / "bad.json")
     with pytest.raises(IrbenchError, match="missing.pt: file not found"):
         load_torch(tmp_path / "missing.pt")
+
+
+def test_results_folder_must_be_a_writable_folder(tmp_path):
+    from irbench.io import ensure_writable_dir
+
+    assert ensure_writable_dir(tmp_path / "results").is_dir()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(IrbenchError, match="file: results folder is not writable"):
+        ensure_writable_dir(tmp_path / "file")

@@ -59,7 +59,7 @@ def random_init(x: Tensor, *, eps: float, norm: str, generator: torch.Generator 
     return g / _flat_norm(g) * radius
 
 
-def iterative_attack(
+def pgd(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
@@ -69,11 +69,13 @@ def iterative_attack(
     step: float,
     steps: int,
     norm: str = "l2",
-    random_start: bool = False,
+    random_start: bool = True,
     bounds: tuple[float, float] = (0.0, 1.0),
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Projected steepest ascent on the loss for `steps` steps of size `step`; returns x + delta."""
+    """Projected gradient descent (Madry et al.), the loop every attack here runs: `steps` steepest-ascent
+    steps of size `step` on the loss, each projected back to the eps-ball and the valid range, from a
+    random point of the ball (or from x with random_start=False). Returns x + delta, detached."""
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     x = x.detach()
@@ -111,7 +113,7 @@ def fgsm(
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Fast gradient (sign) method: one step of size eps (optionally from a random start)."""
-    return iterative_attack(
+    return pgd(
         model,
         x,
         y,
@@ -139,47 +141,8 @@ def bim(
     bounds: tuple[float, float] = (0.0, 1.0),
 ) -> Tensor:
     """Basic iterative method: iterated FGSM steps from the clean input, projected to the eps-ball."""
-    return iterative_attack(
-        model,
-        x,
-        y,
-        loss_fn,
-        eps=eps,
-        step=step,
-        steps=steps,
-        norm=norm,
-        random_start=False,
-        bounds=bounds,
-    )
-
-
-def pgd(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    loss_fn: LossFn,
-    *,
-    eps: float,
-    step: float,
-    steps: int,
-    norm: str = "l2",
-    random_start: bool = True,
-    bounds: tuple[float, float] = (0.0, 1.0),
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Projected gradient descent (Madry et al.): BIM from a random point of the eps-ball."""
-    return iterative_attack(
-        model,
-        x,
-        y,
-        loss_fn,
-        eps=eps,
-        step=step,
-        steps=steps,
-        norm=norm,
-        random_start=random_start,
-        bounds=bounds,
-        generator=generator,
+    return pgd(
+        model, x, y, loss_fn, eps=eps, step=step, steps=steps, norm=norm, random_start=False, bounds=bounds
     )
 
 
@@ -204,7 +167,7 @@ def run_attack(
     steps = 1 if method == "fgsm" else spec["steps"]
     step = eps if method == "fgsm" else spec.get("step", 2.5 * eps / steps)
     random_start = method != "bim" and spec.get("random_start", method == "pgd")
-    return iterative_attack(
+    return pgd(
         model,
         x,
         y,

@@ -50,7 +50,8 @@ def attribution_grid(attr_files: Sequence[str | os.PathLike], output: str | os.P
 
 def visualisation_grid(
     data_path: str | os.PathLike,
-    models: Mapping[str, torch.nn.Module],
+    model_files: Mapping[str, str | os.PathLike],
+    model_specs: Mapping[str, Mapping[str, Any]],
     spec: Mapping[str, Any],
     output: str | os.PathLike,
     *,
@@ -67,9 +68,11 @@ def visualisation_grid(
     from irbench.data.tensors import load_split
     from irbench.explain.generation import fit_class_gaussians, generate_class_images, sample_seeds
     from irbench.explain.inversion import invert
+    from irbench.training import load_trained
 
     test = load_split(data_path, "test")
-    n_classes = int(test.y.max()) + 1
+    n_classes = test.meta["n_classes"]
+    models = {name: load_trained(path, model_specs[name], n_classes) for name, path in model_files.items()}
     gen = torch.Generator().manual_seed(seed)
     classes = torch.arange(min(n_classes, spec["n_classes_shown"]))
     seeds = sample_seeds(

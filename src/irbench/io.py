@@ -76,3 +76,17 @@ def write_text(text: str, path: str | os.PathLike) -> None:
     """Write a text file atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Create `path` if needed and check it is a writable folder; one-line error naming it if not."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".irbench-write-test-")
+        probe.close()
+    except OSError as exc:
+        raise IrbenchError(
+            f"{folder.resolve()}: results folder is not writable (expected a writable folder)"
+        ) from exc
+    return folder

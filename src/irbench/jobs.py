@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from irbench.data.tensors import load_meta, load_split
+from irbench.data.tensors import load_split
 from irbench.evaluation import attribution_battery, evaluate_classifier
 from irbench.io import save_torch, write_json
 from irbench.seeding import seed_everything
@@ -91,21 +91,19 @@ def evaluate_job(
     t0 = time.perf_counter()
     gen = seed_everything(seed)
     test = load_split(data, "test")
-    n = min(spec["n_eval"], len(test))
-    test = test.subset(torch.arange(n))
-    net = load_trained(model, model_spec, load_meta(data)["n_classes"])
+    scored = test.subset(torch.arange(min(spec["n_eval"], len(test))))
+    net = load_trained(model, model_spec, test.meta["n_classes"])
     metrics = evaluate_classifier(
         net,
-        test.x,
-        test.y,
+        scored.x,
+        scored.y,
         spec["attacks"],
         batch_size=spec["batch_size"],
-        cue_labels=test.extras.get("cue_labels"),
+        cue_labels=scored.extras.get("cue_labels"),
         generator=gen,
     )
     if attr_output:
         a = spec["attributions"]
-        test = load_split(data, "test")
         # Depends on the seed only, so every variant explains the same images.
         order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
         shown, base = test.subset(order[: a["n_images"]]), test.subset(order[-a["n_baselines"] :])

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from irbench.augment import augment
-from irbench.data.tensors import Split, load_meta, load_split
+from irbench.data.tensors import Split, load_split
 from irbench.errors import IrbenchError
 from irbench.evaluation import attacked_predictions, predict
 from irbench.io import load_torch, save_torch, write_json
@@ -109,11 +109,9 @@ def train_variant(
     t = spec["train"]
     dev = pick_device(device)
     gen = seed_everything(seed)
-    meta = load_meta(data_path)
-    train, val = split_validation(
-        load_split(data_path, "train", dev), t["val_fraction"], t["val_size_max"], gen
-    )
-    model = build_model(spec["model"], n_classes=meta["n_classes"], in_channels=train.x.shape[1]).to(dev)
+    full = load_split(data_path, "train", dev)
+    train, val = split_validation(full, t["val_fraction"], t["val_size_max"], gen)
+    model = build_model(spec["model"], n_classes=full.meta["n_classes"], in_channels=full.x.shape[1]).to(dev)
     model.normalize.set_stats(train.x.mean((0, 2, 3)), train.x.std((0, 2, 3)))
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)

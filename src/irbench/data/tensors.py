@@ -7,7 +7,7 @@ done in batches on the device.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,13 +37,14 @@ class Split:
     x: Tensor
     y: Tensor
     extras: dict[str, Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)  # the dataset's metadata (n_classes, ...)
 
     def __len__(self) -> int:
         return self.y.shape[0]
 
     def subset(self, idx: Tensor) -> Split:
         """The rows `idx` of this split (extras included)."""
-        return Split(self.x[idx], self.y[idx], {k: v[idx] for k, v in self.extras.items()})
+        return Split(self.x[idx], self.y[idx], {k: v[idx] for k, v in self.extras.items()}, self.meta)
 
 
 def load_split(path: str | os.PathLike, split: str, device: torch.device | str = "cpu") -> Split:
@@ -58,9 +59,5 @@ def load_split(path: str | os.PathLike, split: str, device: torch.device | str =
     x = data["images"].to(device=device, dtype=torch.float32).div_(255.0)
     y = data["labels"].to(device=device, dtype=torch.long)
     extras = {k: v.to(device) for k, v in data.items() if k not in REQUIRED_SPLIT_KEYS}
-    return Split(x, y, extras)
+    return Split(x, y, extras, dict(payload.get("meta", {})))
 
-
-def load_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata of a prepared dataset (n_classes, image size, generator settings)."""
-    return dict(load_torch(path)["meta"])

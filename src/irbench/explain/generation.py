@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks import iterative_attack
+from irbench.attacks import pgd
 
 SEED_RESOLUTION = 8
 
@@ -56,6 +56,14 @@ def generate_class_images(
 ) -> Tensor:
     """L2 PGD from the seeds that maximises the class logit within an eps-ball, images kept in [0, 1]."""
     model.eval()
-    return iterative_attack(
-        model, seeds, classes, class_logit_loss, eps=eps, step=step, steps=steps, norm="l2"
+    return pgd(
+        model,
+        seeds,
+        classes,
+        class_logit_loss,
+        eps=eps,
+        step=step,
+        steps=steps,
+        norm="l2",
+        random_start=False,
     )

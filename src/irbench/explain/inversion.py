@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from irbench.attacks import iterative_attack
+from irbench.attacks import pgd
 
 
 class Representation(nn.Module):
@@ -44,7 +44,7 @@ def invert(
     rep = Representation(model)
     with torch.no_grad():
         goal = rep(target)
-    return iterative_attack(
+    return pgd(
         rep,
         start,
         goal,
@@ -53,6 +53,7 @@ def invert(
         step=step,
         steps=steps,
         norm="l2",
+        random_start=False,
     )
 
 
@@ -63,7 +64,7 @@ def visualise_unit(
     model.eval()
     rep = Representation(model)
     units = torch.full((len(start),), unit, dtype=torch.long)
-    return iterative_attack(
+    return pgd(
         rep,
         start,
         units,
@@ -72,6 +73,7 @@ def visualise_unit(
         step=step,
         steps=steps,
         norm="l2",
+        random_start=False,
     )
 
 
