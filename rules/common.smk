@@ -7,6 +7,7 @@ from snakemake.utils import validate
 from irbench.config import config_hash, dataset_spec, eval_spec, resolve, train_spec
 from irbench.datasets import check_dataset_folders
 from irbench.io import ensure_writable_dir
+from irbench.metrics.inception import check_weights
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -17,6 +18,11 @@ validate(config, "../src/irbench/params.schema.yaml")
 check_dataset_folders(
     CFG["datasets"], sorted({d for s in CFG["studies"] for d in CFG[s]["datasets"]})
 )
+for _study in CFG["studies"]:
+    for _dataset in CFG[_study]["datasets"]:
+        _extractor = eval_spec(CFG, _study, _dataset)["visualise"]["extractor"]
+        if _extractor["kind"] == "inception":
+            check_weights(_extractor["weights"])
 
 ensure_writable_dir("results")
 
@@ -39,6 +45,11 @@ def eval_records(study):
     return [f"results/{study}/eval/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
+def interpret_records(study):
+    """Every per-seed generation/inversion record of a study."""
+    return [f"results/{study}/interpret/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
+
+
 def train_records(study):
     """Every per-seed training metrics file of a study."""
     return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
@@ -56,14 +67,14 @@ def report_files(studies=None):
         f"results/figures/{s}_{d}_{kind}_seed{CFG['seeds'][0]}.png"
         for s in studies
         for d in CFG[s]["datasets"]
-        for kind in ("attributions", "visualisations")
+        for kind in ("attributions", "visualisations", "features")
     ]
     return tables + figures
 
 
 def train_params(wc):
     """Everything that determines one variant's training, so a change reruns just that variant."""
-    return train_spec(CFG, wc.study, wc.variant)
+    return train_spec(CFG, wc.study, wc.variant, wc.dataset)
 
 
 def train_hash(wc):

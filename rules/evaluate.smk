@@ -12,7 +12,7 @@ rule evaluate:
         variant="{variant}",
         seed=lambda wc: int(wc.seed),
         model=lambda wc: train_params(wc)["model"],
-        spec=lambda wc: eval_spec(CFG, wc.study),
+        spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset),
         config_hash=train_hash,
     log:
         "logs/{study}/evaluate/{dataset}/{variant}/seed{seed}.log",
@@ -24,3 +24,32 @@ rule evaluate:
         runtime=30,
     script:
         "../workflow_scripts/evaluate.py"
+
+
+rule interpret:
+    input:
+        data="results/{study}/data/{dataset}.pt",
+        model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
+        train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
+    output:
+        record="results/{study}/interpret/{dataset}/{variant}/seed{seed}.json",
+        images="results/{study}/interpret/{dataset}/{variant}/seed{seed}.images.pt",
+    params:
+        study="{study}",
+        dataset="{dataset}",
+        variant="{variant}",
+        seed=lambda wc: int(wc.seed),
+        model=lambda wc: train_params(wc)["model"],
+        spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["visualise"],
+        batch_size=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["batch_size"],
+        config_hash=train_hash,
+    log:
+        "logs/{study}/interpret/{dataset}/{variant}/seed{seed}.log",
+    conda:
+        "../envs/irbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../workflow_scripts/interpret.py"

@@ -1,6 +1,6 @@
 rule aggregate:
     input:
-        evals=lambda wc: eval_records(wc.study),
+        evals=lambda wc: eval_records(wc.study) + interpret_records(wc.study),
         train=lambda wc: train_records(wc.study),
     output:
         csv="results/tables/{study}.csv",
@@ -38,21 +38,20 @@ rule attribution_figure:
 
 rule visualisation_figure:
     input:
-        data="results/{study}/data/{dataset}.pt",
-        models=lambda wc: [
-            f"results/{wc.study}/models/{wc.dataset}/{v}/seed{wc.seed}.pt"
+        lambda wc: [
+            f"results/{wc.study}/interpret/{wc.dataset}/{v}/seed{wc.seed}.images.pt"
             for v in CFG[wc.study]["variants"]
         ],
     output:
-        "results/figures/{study}_{dataset}_visualisations_seed{seed}.png",
+        "results/figures/{study}_{dataset}_{kind}_seed{seed}.png",
+    wildcard_constraints:
+        kind="visualisations|features",
     params:
-        variants=lambda wc: list(CFG[wc.study]["variants"]),
-        model_specs=lambda wc: {v: train_spec(CFG, wc.study, v)["model"] for v in CFG[wc.study]["variants"]},
-        spec=lambda wc: eval_spec(CFG, wc.study)["visualise"],
-        seed=lambda wc: int(wc.seed),
+        kind="{kind}",
+        n_inversions=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["visualise"]["n_inversions_shown"],
         title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}",
     log:
-        "logs/report/{study}_{dataset}_visualisations_seed{seed}.log",
+        "logs/report/{study}_{dataset}_{kind}_seed{seed}.log",
     conda:
         "../envs/irbench.yaml"
     script:
@@ -61,7 +60,7 @@ rule visualisation_figure:
 
 rule vision:
     input:
-        eval_records("vision") if "vision" in CFG["studies"] else [],
+        eval_records("vision") + interpret_records("vision") if "vision" in CFG["studies"] else [],
 
 
 rule report:

@@ -87,3 +87,26 @@ def test_unreadable_params_file_is_named(tmp_path):
     bad.write_text("scale: [unclosed\n")
     with pytest.raises(IrbenchError, match="params.yaml: not valid YAML"):
         load(bad)
+
+
+def test_per_dataset_overrides_give_imagenet_its_own_model_and_recipe():
+    from irbench.config import eval_spec
+
+    paper = resolve(_raw(scale="paper"))
+    cifar = train_spec(paper, "vision", "l2_robust", "cifar10")
+    imnet = train_spec(paper, "vision", "l2_robust", "small_imagenet150")
+    assert cifar["model"]["arch"] == "resnet18" and cifar["train"]["optimizer"] == "sgd"
+    assert imnet["model"] == {"arch": "resnet50", "width": 64, "stem": "large"}
+    assert imnet["train"]["optimizer"] == "adam" and imnet["train"]["lr"] == 1e-4
+    assert imnet["train"]["batch_size"] == 200 and imnet["attack"]["eps"] == 1.5
+    assert imnet["attack"]["steps"] == 20 and imnet["attack"]["step"] == pytest.approx(2.5 * 1.5 / 20)
+    assert eval_spec(paper, "vision", "small_imagenet150")["attacks"]["l2_pgd"]["eps"] == 1.5
+    assert eval_spec(paper, "vision", "cifar10")["attacks"]["l2_pgd"]["eps"] == 0.5
+
+
+def test_bad_value_inside_a_per_dataset_override_is_named():
+    cfg = _raw()
+    cfg["vision"] = copy.deepcopy(cfg["vision"])
+    cfg["vision"]["per_dataset"]["small_imagenet150"]["train"]["lr"] = -1
+    with pytest.raises(IrbenchError, match=r"per_dataset.small_imagenet150.*'vision.train.lr' = -1"):
+        resolve(cfg)

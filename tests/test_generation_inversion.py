@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from irbench.explain.generation import fit_class_gaussians, generate_class_images, sample_seeds
@@ -57,30 +58,66 @@ def test_unit_visualisation_raises_the_unit_and_top_activating_orders():
     with torch.no_grad():
         assert (model.features(out)[:, 5] > model.features(x[:2])[:, 5]).all()
         acts = model.features(x)[:, 5]
-    top, bottom = top_activating(model, x, unit=5, k=3)
-    assert acts[top].min() >= acts[bottom].max()
+        acts2 = model.features(x)[:, 2]
+    top, bottom = top_activating(model, x, torch.tensor([5, 2]), k=3, batch_size=4)
+    assert top.shape == bottom.shape == (2, 3)
+    assert acts[top[0]].min() >= acts[bottom[0]].max()
+    assert acts2[top[1]].min() >= acts2[bottom[1]].max()
+    assert acts[top[0, 0]] == acts.max() and acts2[bottom[1, 0]] == acts2.min()
 
 
-def test_visualisation_figure_for_two_models(tiny_dataset, tmp_path):
-    from irbench.figures import visualisation_grid
+SPEC = {
+    "n_classes_shown": 3,
+    "fid_images_per_class": 4,
+    "n_inversions": 3,
+    "n_inversions_shown": 2,
+    "n_units": 2,
+    "n_top": 3,
+    "gen_eps": 30,
+    "gen_step": 0.5,
+    "gen_steps": 2,
+    "inv_eps": 1000,
+    "inv_step": 1,
+    "inv_steps": 2,
+}
+
+
+def test_visual_battery_metrics_images_and_seeding():
+    from irbench.explain.visual import visual_battery
+    from irbench.metrics.inception import RandomFeatures
+
+    model, (x, y) = _model(), _data(30)
+    extractor = RandomFeatures(seed=0)
+    m1, im1 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=5)
+    m2, im2 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=7)
+    assert set(m1) == {"fid", "fid_real", "inv_dist", "inv_dist_noise", "inv_dist_other"}
+    assert all(v >= 0 for v in m1.values())
+    assert m1["inv_dist"] == pytest.approx((m1["inv_dist_noise"] + m1["inv_dist_other"]) / 2)
+    # batch size does not change the result; the seed alone fixes seeds, targets and noise
+    assert m1 == pytest.approx(m2, rel=1e-4)
+    assert im1["generated"].shape == (3, 3, 16, 16) and im1["inv_noise"].shape == (3, 3, 16, 16)
+    assert im1["top"].shape == (2, 3, 3, 16, 16) and im1["unit_images"].shape == (2, 3, 16, 16)
+    # every inversion starts from an image of another class than its target
+    targets_y = y[[int((x == t).all(dim=(1, 2, 3)).nonzero()[0]) for t in im1["targets"]]]
+    starts_y = y[[int((x == s).all(dim=(1, 2, 3)).nonzero()[0]) for s in im1["other_starts"]]]
+    assert (targets_y != starts_y).all()
+
+
+def test_visualisation_and_feature_figures_for_two_models(tmp_path):
+    from irbench.explain.visual import visual_battery
+    from irbench.figures import feature_grid, visualisation_grid
     from irbench.io import save_torch
+    from irbench.metrics.inception import RandomFeatures
 
-    arch = {"arch": "resnet18", "width": 4}
-    files = {}
-    for v in ("a", "b"):
-        files[v] = tmp_path / f"{v}.pt"
-        save_torch({"state_dict": build_model(arch, n_classes=4).state_dict()}, files[v])
-    spec = {
-        "n_classes_shown": 4,
-        "n_inversions": 2,
-        "gen_eps": 30,
-        "gen_step": 0.5,
-        "gen_steps": 2,
-        "inv_eps": 1000,
-        "inv_step": 1,
-        "inv_steps": 2,
-    }
-    visualisation_grid(
-        tiny_dataset, files, {"a": arch, "b": arch}, spec, tmp_path / "v.png", seed=0, title="t"
-    )
-    assert (tmp_path / "v.png").read_bytes()[:4] == b"\x89PNG"
+    x, y = _data(30)
+    files = []
+    for i, variant in enumerate(("standard", "robust")):
+        torch.manual_seed(i)
+        model = build_model({"arch": "resnet18", "width": 4}, n_classes=3).eval()
+        _, images = visual_battery(model, x, y, 3, SPEC, RandomFeatures(0), seed=0, batch_size=8)
+        files.append(tmp_path / f"{variant}.pt")
+        save_torch({**images, "variant": variant, "seed": 0}, files[-1])
+    visualisation_grid(files, tmp_path / "v.png", "t", n_inversions=2)
+    feature_grid(files, tmp_path / "f.png", "t")
+    for name in ("v.png", "f.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

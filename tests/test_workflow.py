@@ -49,7 +49,16 @@ TINY = {
                 "ig_steps": 4,
                 "shap_samples": 4,
             },
-            "visualise": {"n_classes_shown": 2, "n_inversions": 2, "gen_steps": 3, "inv_steps": 3},
+            "visualise": {
+                "n_classes_shown": 2,
+                "fid_images_per_class": 4,
+                "n_inversions": 2,
+                "n_units": 1,
+                "n_top": 2,
+                "gen_steps": 3,
+                "inv_steps": 3,
+                "extractor": {"kind": "random", "seed": 0},
+            },
         },
     },
 }
@@ -134,14 +143,19 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
         "paper_acc_l2_pgd",
         "ig_object_mass_mean",
         "shap_cue_mass_mean",
+        "fid_mean",
+        "fid_real_mean",
+        "inv_dist_mean",
+        "paper_fid",
+        "paper_inv_dist",
     ):
         assert col in table.columns
     assert table["acc_clean_mean"].between(0, 1).all()
     md = (done / "results/tables/vision.md").read_text()
-    assert "±" in md and "paper acc_l2_pgd" in md
+    assert "±" in md and "paper acc_l2_pgd (%)" in md and "| paper fid |" in md
     headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
     assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
-    for kind in ("attributions", "visualisations"):
+    for kind in ("attributions", "visualisations", "features"):
         figure = done / f"results/figures/vision_synthetic_shapes_{kind}_seed0.png"
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     curves = pd.read_csv(done / "results/tables/vision_curves.csv")
@@ -160,6 +174,7 @@ def test_every_job_is_mirrored_to_mlflow(done):
         assert child.data.tags["mlflow.parentRunId"] in parents
         assert {"study", "dataset", "variant", "seed", "config_hash", "git_commit"} <= set(child.data.tags)
         assert "train/train_loss" in child.data.metrics and "eval/acc_clean" in child.data.metrics
+        assert "interpret/fid" in child.data.metrics
         assert child.data.params["variant.objective"] in ("standard", "adversarial")
 
 
@@ -187,7 +202,8 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
     cfg = params(copy_of_done)
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
     write_params(copy_of_done, cfg)
-    expected = {"train": 2, "evaluate": 2, "aggregate": 1, "attribution_figure": 1, "visualisation_figure": 1}
+    expected = {"train": 2, "evaluate": 2, "interpret": 2, "aggregate": 1}
+    expected.update(attribution_figure=1, visualisation_figure=2)
     expected["all"] = 1
     assert planned(copy_of_done) == expected
     out = smk(copy_of_done, "-n")
@@ -210,6 +226,20 @@ def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
     write_params(copy_of_done, cfg)
     proc = smk(copy_of_done, check=False)
     assert proc.returncode != 0 and "key 'vision.train.epochs'" in proc.stdout + proc.stderr
+
+
+def test_missing_fid_weights_stop_the_run_before_any_job(tmp_path):
+    project = make_project(tmp_path / "p")
+    cfg = params(project)
+    cfg["scales"]["tiny"]["vision"]["evaluate"]["visualise"]["extractor"] = {
+        "kind": "inception",
+        "weights": "weights/pt_inception-2015-12-05-6726825d.pth",
+    }
+    write_params(project, cfg)
+    proc = smk(project, "-n", check=False)
+    assert proc.returncode != 0
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "FID Inception weights not found" in ln]
+    assert lines and "weights/pt_inception-2015-12-05-6726825d.pth" in lines[0] and "https://" in lines[0]
 
 
 def test_unwritable_results_folder_is_named(tmp_path):

@@ -1,17 +1,17 @@
-"""Class generation and representation inversion of every variant for one dataset and seed
+"""Generation/inversion or feature-visualisation figure of every variant for one dataset and seed
 (rules/report.smk)."""
 
-from irbench.figures import visualisation_grid
+from irbench.figures import feature_grid, visualisation_grid
 from irbench.joblog import run_job
 
 p = snakemake.params
 
 
 def main(log):
-    models = dict(zip(p.variants, snakemake.input.models, strict=True))
-    visualisation_grid(
-        snakemake.input.data, models, p.model_specs, p.spec, snakemake.output[0], seed=p.seed, title=p.title
-    )
+    if p.kind == "visualisations":
+        visualisation_grid(snakemake.input, snakemake.output[0], p.title, n_inversions=p.n_inversions)
+    else:
+        feature_grid(snakemake.input, snakemake.output[0], p.title)
     log(f"wrote {snakemake.output[0]}")
 
 

@@ -87,6 +87,9 @@ def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str,
                     f"{source}: key '{study}.datasets' names '{dataset}', which is not a key of "
                     f"'datasets' (expected one of: {', '.join(merged['datasets'])})"
                 )
+        for dataset in merged[study].get("per_dataset", {}):
+            section = {**merged, study: study_section(merged, study, dataset)}
+            validate(section, f"{source} (with {study}.per_dataset.{dataset} applied)")
     return merged
 
 
@@ -98,9 +101,21 @@ def load(path: str | Path) -> dict[str, Any]:
     return resolve(raw, str(path))
 
 
-def train_spec(cfg: Mapping[str, Any], study: str, variant: str) -> dict[str, Any]:
-    """Everything that determines one variant's training (model, recipe, objective, attack)."""
-    section = cfg[study]
+def study_section(cfg: Mapping[str, Any], study: str, dataset: str | None = None) -> dict[str, Any]:
+    """A study's settings for one dataset: `<study>.per_dataset.<dataset>` deep-merged on the section.
+
+    This is how one run trains a CIFAR ResNet-18 and an ImageNet ResNet-50, each with its paper's recipe.
+    """
+    section = {k: v for k, v in cfg[study].items() if k != "per_dataset"}
+    override = cfg[study].get("per_dataset", {}).get(dataset, {}) if dataset else {}
+    return deep_merge(section, override)
+
+
+def train_spec(
+    cfg: Mapping[str, Any], study: str, variant: str, dataset: str | None = None
+) -> dict[str, Any]:
+    """Everything that determines one variant's training on one dataset (model, recipe, objective, attack)."""
+    section = study_section(cfg, study, dataset)
     var = section["variants"][variant]
     return {
         "model": deep_merge(section["model"], var.get("model", {})),
@@ -110,9 +125,9 @@ def train_spec(cfg: Mapping[str, Any], study: str, variant: str) -> dict[str, An
     }
 
 
-def eval_spec(cfg: Mapping[str, Any], study: str) -> dict[str, Any]:
-    """The study's evaluation battery settings."""
-    return copy.deepcopy(dict(cfg[study]["evaluate"]))
+def eval_spec(cfg: Mapping[str, Any], study: str, dataset: str | None = None) -> dict[str, Any]:
+    """The study's evaluation battery settings for one dataset."""
+    return study_section(cfg, study, dataset)["evaluate"]
 
 
 def dataset_spec(cfg: Mapping[str, Any], dataset: str) -> dict[str, Any]:

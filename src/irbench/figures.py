@@ -1,10 +1,10 @@
-"""Figures: attribution maps of several models side by side on the same images."""
+"""Figures: attribution maps, generated images, inversions and unit visualisations of several models side
+by side on the same images."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 
@@ -48,65 +48,83 @@ def attribution_grid(attr_files: Sequence[str | os.PathLike], output: str | os.P
     plt.close(fig)
 
 
-def visualisation_grid(
-    data_path: str | os.PathLike,
-    model_files: Mapping[str, str | os.PathLike],
-    model_specs: Mapping[str, Mapping[str, Any]],
-    spec: Mapping[str, Any],
-    output: str | os.PathLike,
-    *,
-    seed: int,
-    title: str,
-) -> None:
-    """Per model: one generated image per class (from the same seeds) and inversions of the same targets
-    from noise; rows are models, so standard and robust sit one above the other."""
+def _show(ax, image: torch.Tensor, title: str = "") -> None:
+    ax.imshow(image.permute(1, 2, 0).clamp(0, 1).numpy())
+    if title:
+        ax.set_title(title, fontsize=7)
+
+
+def _save(fig, output: str | os.PathLike) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_path(output) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")
+    plt.close(fig)
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from irbench.data.tensors import load_split
-    from irbench.explain.generation import fit_class_gaussians, generate_class_images, sample_seeds
-    from irbench.explain.inversion import invert
-    from irbench.training import load_trained
+    return plt
 
-    test = load_split(data_path, "test")
-    n_classes = test.meta["n_classes"]
-    models = {name: load_trained(path, model_specs[name], n_classes) for name, path in model_files.items()}
-    gen = torch.Generator().manual_seed(seed)
-    classes = torch.arange(min(n_classes, spec["n_classes_shown"]))
-    seeds = sample_seeds(
-        fit_class_gaussians(test.x, test.y, n_classes), classes, test.x.shape[-1], generator=gen
-    )
-    pick = torch.randperm(len(test), generator=gen)[: spec["n_inversions"]]
-    targets = test.x[pick]
-    noise = torch.rand(targets.shape, generator=gen)
-    rows = []
-    for name, model in models.items():
-        g = generate_class_images(
-            model, seeds, classes, eps=spec["gen_eps"], step=spec["gen_step"], steps=spec["gen_steps"]
-        )
-        inv = invert(
-            model, noise, targets, eps=spec["inv_eps"], step=spec["inv_step"], steps=spec["inv_steps"]
-        )
-        rows.append((name, torch.cat([g, inv])))
-    cols = len(classes) + len(targets)
-    fig, axes = plt.subplots(len(rows) + 1, cols, figsize=(1.3 * cols, 1.4 * (len(rows) + 1)), squeeze=False)
-    header = torch.cat([seeds, targets])
-    for j in range(cols):
-        axes[0, j].imshow(header[j].permute(1, 2, 0).numpy())
-        axes[0, j].set_title(f"class {j}" if j < len(classes) else "target", fontsize=7)
-    for i, (name, images) in enumerate(rows, start=1):
-        for j in range(cols):
-            axes[i, j].imshow(images[j].permute(1, 2, 0).clamp(0, 1).numpy())
-        axes[i, 0].set_ylabel(name, fontsize=8)
+
+def visualisation_grid(
+    image_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str, *, n_inversions: int = 4
+) -> None:
+    """Top row: generation seeds (one per class), inversion targets, other-class starts. Then one row per
+    model (one file each): its class images from those seeds, inversions from noise and from the other-
+    class images. Standard and robust sit one above the other, on the same seeds and targets."""
+    plt = _pyplot()
+    runs = [load_torch(p) for p in image_files]
+    first = runs[0]
+    k = min(n_inversions, len(first["targets"]))
+    header = [(im, f"seed {c}") for c, im in enumerate(first["gen_seeds"])]
+    header += [(im, "target") for im in first["targets"][:k]] + [
+        (im, "start") for im in first["other_starts"][:k]
+    ]
+    cols = len(header)
+    fig, axes = plt.subplots(len(runs) + 1, cols, figsize=(1.2 * cols, 1.35 * (len(runs) + 1)), squeeze=False)
+    for j, (im, label) in enumerate(header):
+        _show(axes[0, j], im, label)
+    for i, run in enumerate(runs, start=1):
+        row = list(run["generated"]) + list(run["inv_noise"][:k]) + list(run["inv_other"][:k])
+        for j, im in enumerate(row):
+            _show(axes[i, j], im)
+        axes[i, 0].set_ylabel(run["variant"], fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(
-        f"{title}: seeds/targets (top), class generation and inversion from noise per model", fontsize=8
+        f"{title}: class generation from the seeds | inversion of the targets from noise | "
+        "from another class's image",
+        fontsize=8,
     )
-    fig.tight_layout()
-    with atomic_path(output) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
-    plt.close(fig)
+    _save(fig, output)
+
+
+def feature_grid(image_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str) -> None:
+    """One row per model and representation unit: the image that maximises the unit, then the test
+    images that activate it most and least."""
+    plt = _pyplot()
+    runs = [load_torch(p) for p in image_files]
+    rows = [(run, u) for run in runs for u in range(len(run["units"]))]
+    n_top = runs[0]["top"].shape[1]
+    cols = 1 + 2 * n_top
+    fig, axes = plt.subplots(len(rows), cols, figsize=(1.1 * cols, 1.25 * len(rows)), squeeze=False)
+    for i, (run, u) in enumerate(rows):
+        _show(axes[i, 0], run["unit_images"][u], "maximised" if i == 0 else "")
+        for j in range(n_top):
+            _show(axes[i, 1 + j], run["top"][u, j], "most" if i == 0 and j == 0 else "")
+            _show(axes[i, 1 + n_top + j], run["bottom"][u, j], "least" if i == 0 and j == 0 else "")
+        axes[i, 0].set_ylabel(f"{run['variant']}\nunit {int(run['units'][u])}", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(
+        f"{title}: direct feature visualisation and the most/least activating test images", fontsize=8
+    )
+    _save(fig, output)

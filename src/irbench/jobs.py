@@ -16,7 +16,7 @@ import torch
 from irbench.data.tensors import load_split
 from irbench.evaluation import attribution_battery, evaluate_classifier
 from irbench.io import save_torch, write_json
-from irbench.seeding import seed_everything
+from irbench.seeding import pick_device, seed_everything
 from irbench.tracking import RunKey, curves_png, mirror
 from irbench.training import load_trained, train_variant
 
@@ -90,9 +90,10 @@ def evaluate_job(
     """
     t0 = time.perf_counter()
     gen = seed_everything(seed)
+    device = pick_device()
     test = load_split(data, "test")
-    scored = test.subset(torch.arange(min(spec["n_eval"], len(test))))
-    net = load_trained(model, model_spec, test.meta["n_classes"])
+    scored = test.subset(torch.arange(min(spec["n_eval"], len(test)))).to(device)
+    net = load_trained(model, model_spec, test.meta["n_classes"]).to(device)
     metrics = evaluate_classifier(
         net,
         scored.x,
@@ -106,16 +107,17 @@ def evaluate_job(
         a = spec["attributions"]
         # Depends on the seed only, so every variant explains the same images.
         order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
-        shown, base = test.subset(order[: a["n_images"]]), test.subset(order[-a["n_baselines"] :])
+        shown = test.subset(order[: a["n_images"]]).to(device)
+        base = test.subset(order[-a["n_baselines"] :]).to(device)
         masks = {k.removesuffix("_mask"): v for k, v in shown.extras.items() if k.endswith("_mask")}
         attr_metrics, attrs = attribution_battery(net, shown.x, shown.y, base.x, a, masks)
         metrics.update(attr_metrics)
         k = a["n_figure"]
         save_torch(
             {
-                "images": shown.x[:k],
-                "labels": shown.y[:k],
-                **{m: t[:k] for m, t in attrs.items()},
+                "images": shown.x[:k].cpu(),
+                "labels": shown.y[:k].cpu(),
+                **{m: t[:k].cpu() for m, t in attrs.items()},
                 "variant": variant,
                 "seed": seed,
             },
@@ -140,6 +142,64 @@ def evaluate_job(
         metrics=metrics,
         artifacts=[output],
         stage="eval",
+        log=log,
+    )
+    return record
+
+
+def interpret_job(
+    *,
+    data: str,
+    model: str,
+    output: str,
+    images_output: str,
+    study: str,
+    dataset: str,
+    variant: str,
+    seed: int,
+    model_spec: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    batch_size: int,
+    config_hash: str,
+    mlflow_settings: Mapping[str, Any],
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Class generation + FID, representation inversion + feature distance, feature visualisation.
+
+    Writes a record like the evaluation's (merged with it in the tables) and the images for the figures.
+    """
+    from irbench.explain.visual import visual_battery
+    from irbench.metrics.inception import build_extractor
+
+    t0 = time.perf_counter()
+    seed_everything(seed)
+    device = pick_device()
+    test = load_split(data, "test")
+    net = load_trained(model, model_spec, test.meta["n_classes"]).to(device)
+    extractor = build_extractor(spec["extractor"]).to(device)
+    metrics, images = visual_battery(
+        net, test.x, test.y, test.meta["n_classes"], spec, extractor, seed=seed, batch_size=batch_size
+    )
+    save_torch({**images, "variant": variant, "seed": seed}, images_output)
+    record = {
+        "study": study,
+        "dataset": dataset,
+        "variant": variant,
+        "seed": seed,
+        "config_hash": config_hash,
+        "metrics": metrics,
+        "visualise_spec": dict(spec),
+        "wall_s": round(time.perf_counter() - t0, 2),
+    }
+    write_json(record, output)
+    log(f"interpreted: {metrics}")
+    mirror(
+        mlflow_settings,
+        RunKey(study, dataset, variant, seed, config_hash),
+        params={"visualise": dict(spec)},
+        metrics=metrics,
+        artifacts=[output],
+        stage="interpret",
         log=log,
     )
     return record

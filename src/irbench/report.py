@@ -27,12 +27,27 @@ def paper_reference(study: str) -> dict[str, Any]:
 
 
 def load_records(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """One row per evaluation record (ids plus numeric metrics)."""
-    rows = []
+    """One row per (study, dataset, variant, seed): the metrics of all its records (evaluation,
+    interpretation) merged."""
+    rows: dict[tuple, dict[str, Any]] = {}
     for p in paths:
         rec = read_json(p)
-        rows.append({**{k: rec[k] for k in ID_COLUMNS}, **rec["metrics"]})
-    return pd.DataFrame(rows)
+        key = tuple(rec[k] for k in ID_COLUMNS)
+        rows.setdefault(key, dict(zip(ID_COLUMNS, key, strict=True))).update(rec["metrics"])
+    return pd.DataFrame(list(rows.values()))
+
+
+def is_fraction(metric: str) -> bool:
+    """Accuracies, rates and attribution masses are fractions (shown in %); FIDs and distances are not."""
+    return metric.startswith("acc_") or metric.endswith(("_mass", "_following"))
+
+
+def _cell(value: float, std: float | None, metric: str, digits: int | None = None) -> str:
+    """mean ± std, fractions in % with one decimal, other metrics with two (or `digits`)."""
+    scale, default = (100, 1) if is_fraction(metric) else (1, 2)
+    digits = default if digits is None else digits
+    text = f"{scale * value:.{digits}f}"
+    return text if std is None or pd.isna(std) else f"{text} ± {scale * std:.{digits}f}"
 
 
 def summarise(
@@ -55,25 +70,25 @@ def summarise(
 
 
 def markdown(table: pd.DataFrame, study: str, source: str = "") -> str:
-    """A Markdown table: mean ± std (in %) per metric, then the paper's numbers in their own columns."""
+    """A Markdown table: mean ± std per metric (fractions in %), then the paper's numbers in their own
+    columns."""
     metrics = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
-    head = ["dataset", "variant", "seeds"] + [f"{m} (%)" for m in metrics]
+
+    def label(m: str) -> str:
+        return f"{m} (%)" if is_fraction(m) else m
+
+    head = ["dataset", "variant", "seeds"] + [label(m) for m in metrics]
     paper = [m for m in metrics if table[f"paper_{m}"].notna().any()]
-    head += [f"paper {m} (%)" for m in paper]
+    head += [f"paper {label(m)}" for m in paper]
     lines = [f"# {study}: mean ± std over seeds", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "|".join(["---"] * len(head)) + "|")
     for _, r in table.iterrows():
         cells = [r["dataset"], r["variant"], str(r["n_seeds"])]
         for m in metrics:
-            std = r[f"{m}_std"]
-            cells.append(
-                f"{100 * r[f'{m}_mean']:.1f} ± {100 * std:.1f}"
-                if pd.notna(std)
-                else f"{100 * r[f'{m}_mean']:.1f}"
-            )
+            cells.append(_cell(r[f"{m}_mean"], r[f"{m}_std"], m))
         for m in paper:
             v = r[f"paper_{m}"]
-            cells.append(f"{100 * v:.2f} ({r['paper_dataset']})" if pd.notna(v) else "")
+            cells.append(f"{_cell(v, None, m, digits=2)} ({r['paper_dataset']})" if pd.notna(v) else "")
         lines.append("| " + " | ".join(cells) + " |")
     if source:
         lines += ["", f"Paper numbers: {source}"]

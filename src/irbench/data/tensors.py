@@ -46,6 +46,10 @@ class Split:
         """The rows `idx` of this split (extras included)."""
         return Split(self.x[idx], self.y[idx], {k: v[idx] for k, v in self.extras.items()}, self.meta)
 
+    def to(self, device: torch.device | str) -> Split:
+        """This split on `device`."""
+        return Split(self.x.to(device), self.y.to(device), {k: v.to(device) for k, v in self.extras.items()}, self.meta)
+
 
 def load_split(path: str | os.PathLike, split: str, device: torch.device | str = "cpu") -> Split:
     """Load one split of a prepared dataset file, with a one-line error if it lacks what is expected."""

@@ -78,9 +78,21 @@ def visualise_unit(
 
 
 @torch.no_grad()
-def top_activating(model: nn.Module, x: Tensor, unit: int, k: int = 8) -> tuple[Tensor, Tensor]:
-    """Indices of the k images of x that activate unit `unit` most and the k that activate it least."""
+def top_activating(
+    model: nn.Module, x: Tensor, units: Tensor, k: int = 8, batch_size: int = 500
+) -> tuple[Tensor, Tensor]:
+    """Indices into x of the k images that activate each unit most, and the k that activate it least.
+
+    Returns two (len(units), k) tensors, most-activating first / least-activating first. x may live on
+    the CPU; batches go to the model's device.
+    """
     model.eval()
-    acts = model.features(x)[:, unit]
-    order = acts.argsort(descending=True)
-    return order[:k], order[-k:].flip(0)
+    device = next(model.parameters()).device
+    acts = torch.cat(
+        [
+            model.features(x[i : i + batch_size].to(device))[:, units.to(device)].cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    )
+    order = acts.T.argsort(dim=1, descending=True)
+    return order[:, :k], order[:, -k:].flip(1)

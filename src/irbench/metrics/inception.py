@@ -1,0 +1,156 @@
+"""Feature extractors for FID and the inversion feature distance.
+
+`FIDInception` is the Inception-v3 of the TensorFlow FID code (the network behind every published FID):
+torchvision's Inception-v3 with 1008 classes whose pooling branches follow TensorFlow (average pools that
+ignore padding, and a max pool in the last block). Its weights are read from a local file whose path is a
+configuration key; nothing is downloaded. `RandomFeatures` is a small, seeded, randomly initialised
+network with the same interface, for tests and the synthetic quick default (its numbers are not
+comparable with published FIDs). Both map images in [0, 1] to {"mid": maps, "pool": vectors}.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models import inception as tv
+
+from irbench.errors import IrbenchError
+
+FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{FID_WEIGHTS_FILE}"
+
+
+def _avg_pool_tf(x: Tensor) -> Tensor:
+    """TensorFlow's 3x3 average pool: padded zeros do not count in the average."""
+    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
+
+
+def _max_pool(x: Tensor) -> Tensor:
+    return F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
+
+
+class _BlockA(tv.InceptionA):
+    def _forward(self, x: Tensor) -> list[Tensor]:
+        b5 = self.branch5x5_2(self.branch5x5_1(x))
+        b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
+        return [self.branch1x1(x), b5, b3, self.branch_pool(_avg_pool_tf(x))]
+
+
+class _BlockC(tv.InceptionC):
+    def _forward(self, x: Tensor) -> list[Tensor]:
+        b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
+        d = x
+        for layer in (self.branch7x7dbl_1, self.branch7x7dbl_2, self.branch7x7dbl_3):
+            d = layer(d)
+        d = self.branch7x7dbl_5(self.branch7x7dbl_4(d))
+        return [self.branch1x1(x), b7, d, self.branch_pool(_avg_pool_tf(x))]
+
+
+class _BlockE(tv.InceptionE):
+    def __init__(self, in_channels: int, pool: str) -> None:
+        super().__init__(in_channels)
+        self.pool = _max_pool if pool == "max" else _avg_pool_tf
+
+    def _forward(self, x: Tensor) -> list[Tensor]:
+        b3 = self.branch3x3_1(x)
+        b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
+        d = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
+        d = torch.cat([self.branch3x3dbl_3a(d), self.branch3x3dbl_3b(d)], 1)
+        return [self.branch1x1(x), b3, d, self.branch_pool(self.pool(x))]
+
+
+class FIDInception(nn.Module):
+    """The FID Inception-v3: 299 px input in [-1, 1]; `mid` = the 192-channel maps after the second max
+    pool, `pool` = the 2048-d final average pool (the FID features)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        net = tv.Inception3(num_classes=1008, aux_logits=False, init_weights=False)
+        for name, ch, pool_features in (("Mixed_5b", 192, 32), ("Mixed_5c", 256, 64), ("Mixed_5d", 288, 64)):
+            setattr(net, name, _BlockA(ch, pool_features=pool_features))
+        for name, c7 in (("Mixed_6b", 128), ("Mixed_6c", 160), ("Mixed_6d", 160), ("Mixed_6e", 192)):
+            setattr(net, name, _BlockC(768, channels_7x7=c7))
+        net.Mixed_7b, net.Mixed_7c = _BlockE(1280, pool="avg"), _BlockE(2048, pool="max")
+        self.net = net
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        n = self.net
+        x = 2 * F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False) - 1
+        x = F.max_pool2d(n.Conv2d_2b_3x3(n.Conv2d_2a_3x3(n.Conv2d_1a_3x3(x))), kernel_size=3, stride=2)
+        mid = F.max_pool2d(n.Conv2d_4a_3x3(n.Conv2d_3b_1x1(x)), kernel_size=3, stride=2)
+        x = mid
+        for name in ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"):
+            x = getattr(n, f"Mixed_{name}")(x)
+        return {"mid": mid, "pool": x.mean(dim=(2, 3))}
+
+
+class RandomFeatures(nn.Module):
+    """A seeded random conv net at native resolution: `mid` 32-channel maps, `pool` 128-d vectors."""
+
+    def __init__(self, seed: int = 0, in_channels: int = 3) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.mid = nn.Sequential(nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU())
+        self.top = nn.Sequential(
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(64, 128, 3, stride=2, padding=1)
+        )
+        with torch.no_grad():
+            for p in self.parameters():  # He-normal weights and zero biases from the module's own generator
+                if p.dim() > 1:
+                    p.copy_(torch.randn(p.shape, generator=gen) * (2.0 / p[0].numel()) ** 0.5)
+                else:
+                    p.zero_()
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        mid = self.mid(x)
+        return {"mid": mid, "pool": F.relu(self.top(mid)).mean(dim=(2, 3))}
+
+
+def check_weights(path: str | os.PathLike) -> Path:
+    """The FID weights file, or a one-line error naming the expected file and where to get it."""
+    path = Path(path)
+    if not path.is_file():
+        raise IrbenchError(
+            f"{path}: FID Inception weights not found (expected {FID_WEIGHTS_FILE}, the TensorFlow FID "
+            f"Inception ported to PyTorch; download it from {FID_WEIGHTS_URL} and set the path in "
+            "<study>.evaluate.visualise.extractor.weights)"
+        )
+    return path
+
+
+def load_fid_inception(path: str | os.PathLike) -> FIDInception:
+    """The FID Inception with weights read (weights_only) from a local file."""
+    path = check_weights(path)
+    model = FIDInception()
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.net.load_state_dict(state)
+    except Exception as exc:
+        raise IrbenchError(
+            f"{path}: not a state dict of the FID Inception ({FID_WEIGHTS_FILE}): {str(exc).splitlines()[0]}"
+        ) from exc
+    return model.eval()
+
+
+def build_extractor(spec: Mapping[str, Any]) -> nn.Module:
+    """The extractor a configuration names: {kind: inception, weights: path} or {kind: random, seed}."""
+    if spec["kind"] == "inception":
+        return load_fid_inception(spec["weights"])
+    return RandomFeatures(seed=spec.get("seed", 0)).eval()
+
+
+@torch.no_grad()
+def extract(extractor: nn.Module, x: Tensor, batch_size: int = 100) -> dict[str, Tensor]:
+    """Features of images x in [0, 1], computed in batches on the extractor's device, returned on CPU."""
+    device = next(extractor.parameters()).device
+    parts: dict[str, list[Tensor]] = {}
+    for i in range(0, len(x), batch_size):
+        for k, v in extractor(x[i : i + batch_size].to(device)).items():
+            parts.setdefault(k, []).append(v.float().cpu())
+    return {k: torch.cat(v) for k, v in parts.items()}

@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from irbench.errors import IrbenchError
+from irbench.metrics.inception import (
+    FID_WEIGHTS_FILE,
+    FIDInception,
+    RandomFeatures,
+    build_extractor,
+    extract,
+    load_fid_inception,
+)
+
+
+def test_fid_inception_features_and_local_weights(tmp_path):
+    torch.manual_seed(0)
+    model = FIDInception().eval()
+    weights = tmp_path / FID_WEIGHTS_FILE
+    torch.save(model.net.state_dict(), weights)
+    loaded = build_extractor({"kind": "inception", "weights": str(weights)})
+    x = torch.rand(2, 3, 32, 32)
+    a, b = extract(model, x), extract(loaded, x)
+    assert a["mid"].shape == (2, 192, 35, 35) and a["pool"].shape == (2, 2048)
+    assert torch.allclose(a["pool"], b["pool"])
+
+
+def test_missing_or_wrong_weights_name_the_file_and_the_source(tmp_path):
+    with pytest.raises(IrbenchError, match=f"{FID_WEIGHTS_FILE}.*download it from https://"):
+        load_fid_inception(tmp_path / "nowhere.pth")
+    bad = tmp_path / "bad.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, bad)
+    with pytest.raises(IrbenchError, match="bad.pth: not a state dict of the FID Inception"):
+        load_fid_inception(bad)
+
+
+def test_random_extractor_is_seeded_and_batch_independent():
+    x = torch.rand(10, 3, 32, 32)
+    a = extract(RandomFeatures(seed=1), x, batch_size=3)
+    b = extract(build_extractor({"kind": "random", "seed": 1}), x, batch_size=10)
+    c = extract(RandomFeatures(seed=2), x)
+    assert a["mid"].shape == (10, 32, 32, 32) and a["pool"].shape == (10, 128)
+    assert torch.allclose(a["pool"], b["pool"], atol=1e-6)
+    assert not torch.allclose(a["pool"], c["pool"])
+
+
+def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
+    from irbench.metrics.frechet import feature_frechet_distance
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(200, 3, 16, 16, generator=g)
+    y = torch.rand(200, 3, 16, 16, generator=g)
+    f = RandomFeatures(0)
+    fx, fy = extract(f, x)["pool"].numpy(), extract(f, y)["pool"].numpy()
+    fshift = extract(f, (x * 0.5 + 0.5))["pool"].numpy()
+    assert feature_frechet_distance(fx, fx) == pytest.approx(0, abs=1e-6)
+    real_vs_real = feature_frechet_distance(fx, fy)
+    assert 0 < real_vs_real < feature_frechet_distance(fx, fshift)
