@@ -8,15 +8,15 @@ from torch import Tensor
 
 
 def random_crop(x: Tensor, pad: int, generator: torch.Generator) -> Tensor:
-    """Zero-pad by `pad` and take a random crop of the original size per image, in one gather."""
-    n, _, h, w = x.shape
-    padded = F.pad(x, (pad, pad, pad, pad))
+    """Zero-pad by `pad` and take a random crop of the original size per image: two gathers (rows, then
+    columns), any dtype (crop uint8 before converting: 4x less memory traffic)."""
+    n, c, h, w = x.shape
     oy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
     ox = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(x.device)
-    rows = (oy[:, None] + torch.arange(h, device=x.device))[:, :, None]  # (n, h, 1)
-    cols = (ox[:, None] + torch.arange(w, device=x.device))[:, None, :]  # (n, 1, w)
-    batch = torch.arange(n, device=x.device)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2).contiguous()
+    padded = F.pad(x, (pad, pad, pad, pad))
+    rows = (oy[:, None] + torch.arange(h, device=x.device)).view(n, 1, h, 1).expand(n, c, h, w + 2 * pad)
+    cols = (ox[:, None] + torch.arange(w, device=x.device)).view(n, 1, 1, w).expand(n, c, h, w)
+    return padded.gather(2, rows).gather(3, cols)
 
 
 def random_flip(x: Tensor, generator: torch.Generator) -> Tensor:

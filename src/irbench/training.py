@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from irbench.augment import augment
-from irbench.data.tensors import Split, load_split
+from irbench.data.tensors import Split, channel_stats, load_split, to_unit
 from irbench.errors import IrbenchError
 from irbench.evaluation import attacked_predictions, predict
 from irbench.io import load_torch, save_torch, write_json
@@ -109,10 +109,11 @@ def train_variant(
     t = spec["train"]
     dev = pick_device(device)
     gen = seed_everything(seed)
-    full = load_split(data_path, "train", dev)
+    full = load_split(data_path, "train", dev, raw=True)  # uint8 on the device; batches become float
     train, val = split_validation(full, t["val_fraction"], t["val_size_max"], gen)
+    val = Split(to_unit(val.x), val.y, val.extras, val.meta)
     model = build_model(spec["model"], n_classes=full.meta["n_classes"], in_channels=full.x.shape[1]).to(dev)
-    model.normalize.set_stats(train.x.mean((0, 2, 3)), train.x.std((0, 2, 3)))
+    model.normalize.set_stats(*channel_stats(train.x))
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)
     opt = _optimizer(model, t)
@@ -144,7 +145,7 @@ def train_variant(
         loss_sum, correct, seen = 0.0, 0, 0
         for i in range(0, len(train), t["batch_size"]):
             idx = perm[i : i + t["batch_size"]]
-            xb = augment(train.x[idx], t["augment"], gen)
+            xb = to_unit(augment(train.x[idx], t["augment"], gen))
             yb = train.y[idx]
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 loss, out = objective(model, xb, yb, epoch)

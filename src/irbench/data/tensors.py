@@ -51,8 +51,34 @@ class Split:
         return Split(self.x.to(device), self.y.to(device), {k: v.to(device) for k, v in self.extras.items()}, self.meta)
 
 
-def load_split(path: str | os.PathLike, split: str, device: torch.device | str = "cpu") -> Split:
-    """Load one split of a prepared dataset file, with a one-line error if it lacks what is expected."""
+def to_unit(x: Tensor) -> Tensor:
+    """Images as float in [0, 1]: uint8 is divided by 255, float passes through."""
+    return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+
+
+def channel_stats(x: Tensor, chunk: int = 4096) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and std of images (uint8 or float), in chunks so uint8 data never becomes float
+    all at once."""
+    c = x.shape[1]
+    total = torch.zeros(c, dtype=torch.float64, device=x.device)
+    squares = torch.zeros_like(total)
+    for i in range(0, len(x), chunk):
+        part = to_unit(x[i : i + chunk]).double()
+        total += part.sum((0, 2, 3))
+        squares += part.pow(2).sum((0, 2, 3))
+    n = x.numel() // c
+    mean = total / n
+    var = (squares - n * mean**2) / (n - 1)
+    return mean.float(), var.clamp_min(0).sqrt().float()
+
+
+def load_split(
+    path: str | os.PathLike, split: str, device: torch.device | str = "cpu", *, raw: bool = False
+) -> Split:
+    """Load one split of a prepared dataset file, with a one-line error if it lacks what is expected.
+
+    Images come as float in [0, 1], or with `raw` as the stored uint8 (4x less device memory: training
+    keeps CIFAR- and ImageNet-150-size data on the device this way and converts each batch)."""
     payload = load_torch(path)
     if not isinstance(payload, dict) or split not in payload:
         raise IrbenchError(f"{path}: expected a prepared dataset with a '{split}' split")
@@ -60,7 +86,9 @@ def load_split(path: str | os.PathLike, split: str, device: torch.device | str =
     missing = [k for k in REQUIRED_SPLIT_KEYS if k not in data]
     if missing:
         raise IrbenchError(f"{path}: split '{split}' lacks {', '.join(missing)}")
-    x = data["images"].to(device=device, dtype=torch.float32).div_(255.0)
+    x = data["images"].to(device=device)
+    if not raw:
+        x = to_unit(x)
     y = data["labels"].to(device=device, dtype=torch.long)
     extras = {k: v.to(device) for k, v in data.items() if k not in REQUIRED_SPLIT_KEYS}
     return Split(x, y, extras, dict(payload.get("meta", {})))
