@@ -10,6 +10,9 @@ min_version("9.0")
 configfile: "params.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
@@ -23,6 +26,7 @@ localrules:
     report,
     prepare_dataset,
     aggregate,
+    report_page,
     attribution_figure,
     visualisation_figure,
 

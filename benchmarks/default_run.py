@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE_S = 600.0  # target: the default vision study within 10 minutes on 2 CPU cores
 FILES = [
     "Snakefile",
+    "report",
     "rules",
     "workflow_scripts",
     "profiles",

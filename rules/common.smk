@@ -55,21 +55,26 @@ def train_records(study):
     return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
+def figure_files(study):
+    """The figures of a study: attributions, generation/inversion and feature visualisation per dataset
+    (first seed)."""
+    kinds = ("attributions", "visualisations", "features")
+    return [
+        f"results/figures/{study}_{d}_{kind}_seed{CFG['seeds'][0]}.png"
+        for d in CFG[study]["datasets"]
+        for kind in kinds
+    ]
+
+
+def table_files(study):
+    return [f"results/tables/{study}{suffix}" for suffix in (".csv", ".md", "_metrics.json", "_curves.csv")]
+
+
 def report_files(studies=None):
-    """The comparison tables of the configured studies, and their attribution figures (first seed)."""
+    """Every study's tables and figures, and the report page that gathers them."""
     studies = studies or CFG["studies"]
-    tables = [
-        f"results/tables/{s}{suffix}"
-        for s in studies
-        for suffix in (".csv", ".md", "_metrics.json", "_curves.csv")
-    ]
-    figures = [
-        f"results/figures/{s}_{d}_{kind}_seed{CFG['seeds'][0]}.png"
-        for s in studies
-        for d in CFG[s]["datasets"]
-        for kind in ("attributions", "visualisations", "features")
-    ]
-    return tables + figures
+    files = [f for s in studies for f in table_files(s) + figure_files(s)]
+    return files + ["results/report.html", "results/report.md"]
 
 
 def train_params(wc):

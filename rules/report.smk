@@ -3,7 +3,12 @@ rule aggregate:
         evals=lambda wc: eval_records(wc.study) + interpret_records(wc.study),
         train=lambda wc: train_records(wc.study),
     output:
-        csv="results/tables/{study}.csv",
+        csv=report(
+            "results/tables/{study}.csv",
+            caption="../report/table.rst",
+            category="{study}",
+            subcategory="tables",
+        ),
         md="results/tables/{study}.md",
         metrics="results/tables/{study}_metrics.json",
         curves="results/tables/{study}_curves.csv",
@@ -25,7 +30,12 @@ rule attribution_figure:
             for v in CFG[wc.study]["variants"]
         ],
     output:
-        "results/figures/{study}_{dataset}_attributions_seed{seed}.png",
+        report(
+            "results/figures/{study}_{dataset}_attributions_seed{seed}.png",
+            caption="../report/attributions.rst",
+            category="{study}",
+            subcategory="attributions",
+        ),
     params:
         title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}: Integrated Gradients and SHAP",
     log:
@@ -43,7 +53,12 @@ rule visualisation_figure:
             for v in CFG[wc.study]["variants"]
         ],
     output:
-        "results/figures/{study}_{dataset}_{kind}_seed{seed}.png",
+        report(
+            "results/figures/{study}_{dataset}_{kind}_seed{seed}.png",
+            caption="../report/{kind}.rst",
+            category="{study}",
+            subcategory="{kind}",
+        ),
     wildcard_constraints:
         kind="visualisations|features",
     params:
@@ -56,6 +71,33 @@ rule visualisation_figure:
         "../envs/irbench.yaml"
     script:
         "../workflow_scripts/visualisation_figure.py"
+
+
+rule report_page:
+    input:
+        tables=[f"results/tables/{s}.csv" for s in CFG["studies"]],
+        records=[f for s in CFG["studies"] for f in eval_records(s) + interpret_records(s)],
+        train=[f for s in CFG["studies"] for f in train_records(s)],
+        figures=[f for s in CFG["studies"] for f in figure_files(s)],
+    output:
+        html=report("results/report.html", caption="../report/report_page.rst", category="report"),
+        md="results/report.md",
+    params:
+        studies={
+            s: {
+                "records": eval_records(s) + interpret_records(s),
+                "train": train_records(s),
+                "figures": figure_files(s),
+            }
+            for s in CFG["studies"]
+        },
+        config_hash=config_hash(CFG),
+    log:
+        "logs/report/report_page.log",
+    conda:
+        "../envs/irbench.yaml"
+    script:
+        "../workflow_scripts/report_page.py"
 
 
 rule vision:

@@ -110,3 +110,16 @@ def test_bad_value_inside_a_per_dataset_override_is_named():
     cfg["vision"]["per_dataset"]["small_imagenet150"]["train"]["lr"] = -1
     with pytest.raises(IrbenchError, match=r"per_dataset.small_imagenet150.*'vision.train.lr' = -1"):
         resolve(cfg)
+
+
+def test_negative_eps_and_empty_seed_list_are_named():
+    cfg = _raw(seeds=[])
+    with pytest.raises(IrbenchError, match=r"key 'seeds' = \[\] is invalid: expected a non-empty list"):
+        resolve(cfg)
+    cfg = _raw()
+    cfg["vision"] = copy.deepcopy(cfg["vision"])
+    cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = -0.5
+    with pytest.raises(
+        IrbenchError, match=r"'vision.variants.l2_robust.attack.eps' = -0.5 .*positive number"
+    ):
+        resolve(cfg)

@@ -15,6 +15,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from .conftest import ROOT
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
 PROJECT_FILES = [
     "Snakefile",
+    "report",
     "rules",
     "workflow_scripts",
     "profiles",
@@ -162,6 +164,26 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
     assert len(curves) == 4  # 2 variants x 2 seeds x 1 epoch
 
 
+def test_report_page_shows_claims_tables_figures_and_provenance(done):
+    page = (done / "results/report.html").read_text()
+    assert page.index("<h2>Claims</h2>") < page.index("vision: mean ± std")
+    assert "robust beats standard under L2-PGD" in page
+    assert any(v in page for v in ("holds", "does not hold", "inconclusive"))
+    assert page.count("data:image/png;base64,") == 3  # attributions, visualisations, features
+    assert "configuration hash" in page and "snakemake" in page and "interpret" in page
+    md = (done / "results/report.md").read_text()
+    assert "## Claims" in md and "](figures/vision_synthetic_shapes_attributions_seed0.png)" in md
+
+
+def test_snakemake_report_has_captioned_figures_and_tables(copy_of_done):
+    run(copy_of_done, str(BIN / "snakemake"), "--report", "smk-report.zip")
+    import zipfile
+
+    names = zipfile.ZipFile(copy_of_done / "smk-report.zip").namelist()
+    for expected in ("vision_synthetic_shapes_attributions_seed0.png", "vision.csv", "report.html"):
+        assert any(n.endswith(expected) for n in names), names
+
+
 def test_every_job_is_mirrored_to_mlflow(done):
     client = mlflow.MlflowClient(f"sqlite:///{done / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("vision")
@@ -202,7 +224,7 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
     cfg = params(copy_of_done)
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
     write_params(copy_of_done, cfg)
-    expected = {"train": 2, "evaluate": 2, "interpret": 2, "aggregate": 1}
+    expected = {"train": 2, "evaluate": 2, "interpret": 2, "aggregate": 1, "report_page": 1}
     expected.update(attribution_figure=1, visualisation_figure=2)
     expected["all"] = 1
     assert planned(copy_of_done) == expected
@@ -242,6 +264,35 @@ def test_missing_fid_weights_stop_the_run_before_any_job(tmp_path):
     assert lines and "weights/pt_inception-2015-12-05-6726825d.pth" in lines[0] and "https://" in lines[0]
 
 
+def test_one_run_trains_a_cifar_resnet18_and_an_imagenet_resnet50(tmp_path):
+    from .test_imagenet_subset import _make
+
+    project = make_project(tmp_path / "p")
+    _make(project / "data" / "inet", classes=4, per_split=(5, 2))
+    cfg = params(project)
+    cfg["datasets"]["tiny_imagenet"] = {
+        "kind": "imagenet_subset",
+        "root": "data/inet",
+        "n_classes": 4,
+        "n_train": 5,
+        "n_val": 2,
+        "image_size": 32,
+        "seed": 0,
+    }
+    cfg["vision"]["datasets"] = ["synthetic_shapes", "tiny_imagenet"]
+    cfg["vision"]["per_dataset"]["tiny_imagenet"] = cfg["vision"]["per_dataset"]["small_imagenet150"]
+    write_params(project, cfg)
+    targets = [f"results/vision/models/{d}/standard/seed0.pt" for d in ("synthetic_shapes", "tiny_imagenet")]
+    smk(project, *targets)
+    keys = {}
+    for d in ("synthetic_shapes", "tiny_imagenet"):
+        state = torch.load(project / f"results/vision/models/{d}/standard/seed0.pt", weights_only=True)
+        keys[d] = set(state["state_dict"])
+    assert "net.layer4.2.conv3.weight" in keys["tiny_imagenet"]  # ResNet-50 bottlenecks, 7x7 stem
+    assert state["state_dict"]["net.conv1.weight"].shape[-1] == 7
+    assert not any(k.startswith("net.") for k in keys["synthetic_shapes"])  # the CIFAR ResNet-18
+
+
 def test_unwritable_results_folder_is_named(tmp_path):
     project = make_project(tmp_path / "p")
     (project / "results").write_text("not a folder")
@@ -276,6 +327,7 @@ def test_slurm_profile_plans_the_jobs(done):
     proc = run(done, str(BIN / "snakemake"), "--profile", "profiles/slurm", "-n", "--forceall")
     text = proc.stdout + proc.stderr
     assert re.search(r"^train\s+4$", text, flags=re.M), text
+    assert re.search(r"^interpret\s+4$", text, flags=re.M), text
 
 
 def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):

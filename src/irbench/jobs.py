@@ -131,6 +131,7 @@ def evaluate_job(
         "config_hash": config_hash,
         "metrics": metrics,
         "eval_spec": dict(spec),
+        "device": str(device),
         "wall_s": round(time.perf_counter() - t0, 2),
     }
     write_json(record, output)
@@ -189,6 +190,7 @@ def interpret_job(
         "config_hash": config_hash,
         "metrics": metrics,
         "visualise_spec": dict(spec),
+        "device": str(device),
         "wall_s": round(time.perf_counter() - t0, 2),
     }
     write_json(record, output)

@@ -69,27 +69,34 @@ def summarise(
     return table
 
 
-def markdown(table: pd.DataFrame, study: str, source: str = "") -> str:
-    """A Markdown table: mean ± std per metric (fractions in %), then the paper's numbers in their own
-    columns."""
+def table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Header and text rows of a summary table: mean ± std per metric (fractions in %), then the paper's
+    numbers in their own columns."""
     metrics = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
 
     def label(m: str) -> str:
         return f"{m} (%)" if is_fraction(m) else m
 
     head = ["dataset", "variant", "seeds"] + [label(m) for m in metrics]
-    paper = [m for m in metrics if table[f"paper_{m}"].notna().any()]
+    paper = [m for m in metrics if f"paper_{m}" in table and table[f"paper_{m}"].notna().any()]
     head += [f"paper {label(m)}" for m in paper]
-    lines = [f"# {study}: mean ± std over seeds", "", "| " + " | ".join(head) + " |"]
-    lines.append("|" + "|".join(["---"] * len(head)) + "|")
+    rows = []
     for _, r in table.iterrows():
         cells = [r["dataset"], r["variant"], str(r["n_seeds"])]
-        for m in metrics:
-            cells.append(_cell(r[f"{m}_mean"], r[f"{m}_std"], m))
+        cells += [_cell(r[f"{m}_mean"], r[f"{m}_std"], m) for m in metrics]
         for m in paper:
             v = r[f"paper_{m}"]
             cells.append(f"{_cell(v, None, m, digits=2)} ({r['paper_dataset']})" if pd.notna(v) else "")
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    return head, rows
+
+
+def markdown(table: pd.DataFrame, study: str, source: str = "") -> str:
+    """A Markdown table of `table_cells`, titled, with the papers' source below."""
+    head, rows = table_cells(table)
+    lines = [f"# {study}: mean ± std over seeds", "", "| " + " | ".join(head) + " |"]
+    lines.append("|" + "|".join(["---"] * len(head)) + "|")
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     if source:
         lines += ["", f"Paper numbers: {source}"]
     return "\n".join(lines) + "\n"
@@ -121,7 +128,9 @@ def write_report(
     """Aggregate a study's records and write its four report files atomically."""
     ref = paper_reference(study)
     table = summarise(
-        load_records(eval_paths), {k: v for k, v in ref.items() if k != "source"}, paper_dataset
+        load_records(eval_paths),
+        {k: v for k, v in ref.items() if k not in ("source", "claims")},
+        paper_dataset,
     )
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")

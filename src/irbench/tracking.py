@@ -13,6 +13,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,24 +78,64 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def _get_or_create(client, experiment_id: str, key: str, name: str, tags: dict[str, str], parent_id=None):
-    """The run tagged irbench.key == key, created if absent."""
-    found = client.search_runs([experiment_id], filter_string=f"tags.`irbench.key` = '{key}'", max_results=1)
+    """The run tagged irbench.key == key, created if absent.
+
+    Safe without a lock (a tracking server): if concurrent jobs both create the run, all of them keep the
+    earliest-created one and each deletes its own duplicate.
+    """
+
+    def existing() -> list:
+        return client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`irbench.key` = '{key}'",
+            order_by=["attributes.start_time ASC"],
+            max_results=20,
+        )
+
+    found = existing()
     if found:
         return found[0].info.run_id
     tags = {**tags, "irbench.key": key, "mlflow.runName": name}
     if parent_id:
         tags["mlflow.parentRunId"] = parent_id
-    run = client.create_run(experiment_id, tags=tags, run_name=name)
-    client.set_terminated(run.info.run_id)
-    return run.info.run_id
+    mine = client.create_run(experiment_id, tags=tags, run_name=name).info.run_id
+    client.set_terminated(mine)
+    runs = existing()
+    keep = runs[0].info.run_id if runs else mine
+    if keep != mine:
+        client.delete_run(mine)
+    return keep
 
 
-def _experiment_id(client, name: str, artifact_root: Path) -> str:
+def _experiment_id(client, name: str, artifact_root: Path, remote: bool) -> str:
+    """The study's experiment, created if absent (with a local artifact folder unless the store is a
+    server, which then stores artifacts itself)."""
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    artifact_root.mkdir(parents=True, exist_ok=True)
-    return client.create_experiment(name, artifact_location=(artifact_root / name).resolve().as_uri())
+    try:
+        if remote:
+            return client.create_experiment(name)
+        artifact_root.mkdir(parents=True, exist_ok=True)
+        return client.create_experiment(name, artifact_location=(artifact_root / name).resolve().as_uri())
+    except Exception:  # another job created it first
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def _server_down(uri: str, timeout: float = 5.0) -> str | None:
+    """Why a tracking server does not answer its /health endpoint, or None if it does (or is no server)."""
+    if not uri.startswith(("http://", "https://")):
+        return None
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as resp:
+            return None if resp.status == 200 else f"{uri}/health answered {resp.status}"
+    except OSError as exc:
+        return f"{uri} does not answer ({exc})"
 
 
 def mirror(
@@ -128,12 +169,18 @@ def mirror(
             "config_hash": key.config_hash,
             "git_commit": git_commit(workdir),
         }
+        down = _server_down(uri)
+        if down:
+            raise ConnectionError(down)
+        remote = uri.startswith(("http://", "https://"))
         lock_dir = Path(workdir).resolve() / settings["artifact_root"]
         lock_dir.mkdir(parents=True, exist_ok=True)
-        # The lock also covers store creation: concurrent first use of one SQLite file races its schema.
-        with FileLock(str(lock_dir / ".irbench.lock"), timeout=600):
+        # A local store is written under a file lock, which also covers store creation (concurrent first use
+        # of one SQLite file races its schema migration); a server serialises writes itself.
+        lock = nullcontext() if remote else FileLock(str(lock_dir / ".irbench.lock"), timeout=600)
+        with lock:
             client = mlflow.MlflowClient(tracking_uri=uri)
-            exp = _experiment_id(client, key.study, Path(workdir).resolve() / settings["artifact_root"])
+            exp = _experiment_id(client, key.study, lock_dir, remote)
             parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags)
             child = _get_or_create(
                 client,

@@ -1,0 +1,203 @@
+"""results/report.html and its Markdown twin: every study's claims with verdicts, tables, figures,
+provenance (configuration hash, git commit, package versions) and the time of every job.
+
+The claims come first, so one screen tells which held. The HTML embeds its figures (one file to share);
+the Markdown links them relative to results/.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from irbench.claims import FAILS, HOLDS, ClaimResult, evaluate_claims
+from irbench.io import read_json, write_text
+from irbench.report import load_records, paper_reference, table_cells
+
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "pandas",
+    "captum",
+    "lime",
+    "snakemake",
+    "mlflow",
+    "dvc",
+)
+VERDICT_COLOURS = {HOLDS: "#d4edda", FAILS: "#f8d7da"}
+
+
+@dataclass
+class StudyInputs:
+    """What the report shows of one study: its summary table, records and figures."""
+
+    table_csv: str | os.PathLike
+    records: Sequence[str | os.PathLike]  # evaluation and interpretation records (metrics per seed)
+    train_records: Sequence[str | os.PathLike]
+    figures: Sequence[str | os.PathLike] = field(default_factory=list)
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages results depend on ('not installed' where absent)."""
+    out = {"python": platform.python_version()}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def job_times(
+    study: str, records: Sequence[str | os.PathLike], train: Sequence[str | os.PathLike]
+) -> pd.DataFrame:
+    """One row per job: stage, dataset, variant, seed, device, wall seconds."""
+    rows = []
+    for p in train:
+        r = read_json(p)
+        rows.append(
+            {"stage": "train", "device": r.get("device", "cpu"), **_ids(r), "wall_s": r.get("wall_s")}
+        )
+    for p in records:
+        r = read_json(p)
+        stage = "interpret" if "visualise_spec" in r else "evaluate"
+        rows.append({"stage": stage, "device": r.get("device", "cpu"), **_ids(r), "wall_s": r.get("wall_s")})
+    df = pd.DataFrame(rows)
+    df.insert(0, "study", study)
+    return df
+
+
+def _ids(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: r[k] for k in ("dataset", "variant", "seed")}
+
+
+def study_claims(study: str, inputs: StudyInputs) -> list[ClaimResult]:
+    """The study's claims (from reference.yaml) tested on its per-seed records."""
+    return evaluate_claims(load_records(inputs.records), study, paper_reference(study).get("claims", []))
+
+
+def _claims_frame(claims: Sequence[ClaimResult]) -> pd.DataFrame:
+    rows = [
+        {
+            "study": c.study,
+            "dataset": c.dataset,
+            "claim": c.claim,
+            "metric": c.metric,
+            "seeds": c.n_pairs,
+            "difference (claim direction)": f"{c.mean_diff:+.4g}",
+            "95% interval": f"[{c.ci_low:+.4g}, {c.ci_high:+.4g}]",
+            "verdict": c.verdict,
+        }
+        for c in claims
+    ]
+    return pd.DataFrame(rows)
+
+
+def _html_table(df: pd.DataFrame, verdict_column: str | None = None) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for _, row in df.iterrows():
+        style = ""
+        if verdict_column:
+            style = f' style="background:{VERDICT_COLOURS.get(row[verdict_column], "#fff3cd")}"'
+        cells = "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row)
+        body.append(f"<tr{style}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _md_table(df: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "|".join(["---"] * len(df.columns)) + "|"]
+    for _, row in df.iterrows():
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    alt = html.escape(path.stem.replace("_", " "))
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}"><figcaption>{alt}</figcaption></figure>'
+    )
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:110em}
+table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.85em}
+td,th{border:1px solid #ccc;padding:3px 6px}
+th{background:#f0f0f0}figure{margin:1em 0}img{max-width:100%}figcaption{font-size:0.8em;color:#555}"""
+
+
+def build_report(
+    studies: Mapping[str, StudyInputs],
+    *,
+    html_path: str | os.PathLike,
+    md_path: str | os.PathLike,
+    config_hash: str,
+    git_commit: str,
+) -> list[ClaimResult]:
+    """Write report.html and report.md (atomically) for the given studies; return the tested claims."""
+    claims = [c for study, inputs in studies.items() for c in study_claims(study, inputs)]
+    claims_df = _claims_frame(claims)
+    times = pd.concat(
+        [job_times(s, i.records, i.train_records) for s, i in studies.items()], ignore_index=True
+    )
+    versions = package_versions()
+    md_dir = Path(md_path).resolve().parent
+
+    h = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>irbench report</title><style>{CSS}</style>"
+    ]
+    h.append("</head><body><h1>irbench report</h1>")
+    md = ["# irbench report", ""]
+    summary = (
+        ", ".join(f"{n} {v}" for v, n in claims_df["verdict"].value_counts().items()) if len(claims) else ""
+    )
+    h.append(
+        f"<p>Claims tested: {len(claims)} ({html.escape(summary)}). Paired by seed; 95% percentile bootstrap "
+        "interval of the mean difference, oriented so that positive favours the claim.</p>"
+    )
+    md += [
+        f"Claims tested: {len(claims)} ({summary}). Paired by seed; 95% percentile bootstrap interval of the "
+        "mean difference, oriented so that positive favours the claim.",
+        "",
+    ]
+    if len(claims):
+        h.append("<h2>Claims</h2>" + _html_table(claims_df, "verdict"))
+        md += ["## Claims", "", _md_table(claims_df), ""]
+    for study, inputs in studies.items():
+        table = pd.read_csv(inputs.table_csv)
+        head, rows = table_cells(table)
+        tdf = pd.DataFrame(rows, columns=head)
+        source = paper_reference(study).get("source", "")
+        h.append(f"<h2>{html.escape(study)}: mean ± std over seeds</h2>" + _html_table(tdf))
+        md += [f"## {study}: mean ± std over seeds", "", _md_table(tdf), ""]
+        if source:
+            h.append(f"<p><small>Paper numbers: {html.escape(source)}</small></p>")
+            md += [f"Paper numbers: {source}", ""]
+        for fig in inputs.figures:
+            p = Path(fig)
+            h.append(_img(p))
+            md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", ""]
+    prov = pd.DataFrame(
+        [("configuration hash", config_hash), ("git commit", git_commit)] + list(versions.items()),
+        columns=["what", "value"],
+    )
+    h.append("<h2>Provenance</h2>" + _html_table(prov))
+    md += ["## Provenance", "", _md_table(prov), ""]
+    jobs = times.assign(wall_s=times["wall_s"].round(1))
+    h.append(f"<h2>Jobs (total wall time {times['wall_s'].sum():.0f} s)</h2>" + _html_table(jobs))
+    md += [f"## Jobs (total wall time {times['wall_s'].sum():.0f} s)", "", _md_table(jobs), ""]
+    h.append("</body></html>")
+    write_text("\n".join(h), html_path)
+    write_text("\n".join(md), md_path)
+    return claims

@@ -1,0 +1,76 @@
+import pandas as pd
+
+from irbench.io import write_json
+from irbench.report import write_report
+from irbench.report_page import StudyInputs, build_report, package_versions
+
+
+def _study(tmp_path):
+    evals, trains = [], []
+    for variant, (clean, adv) in {"standard": (0.9, 0.05), "l2_robust": (0.8, 0.6)}.items():
+        for seed in (0, 1, 2):
+            ids = {"study": "vision", "dataset": "toy", "variant": variant, "seed": seed}
+            e = tmp_path / f"{variant}{seed}.json"
+            write_json(
+                {**ids, "metrics": {"acc_clean": clean, "acc_l2_pgd": adv + 0.01 * seed}, "wall_s": 2.0}, e
+            )
+            t = tmp_path / f"{variant}{seed}.train.json"
+            write_json({**ids, "device": "cpu", "wall_s": 10.0, "history": [{"epoch": 1, "val_acc": 0.5}]}, t)
+            evals.append(e)
+            trains.append(t)
+    csv = tmp_path / "vision.csv"
+    write_report(
+        "vision",
+        evals,
+        trains,
+        {"toy": "cifar10"},
+        csv=csv,
+        md=tmp_path / "v.md",
+        metrics=tmp_path / "m.json",
+        curves_csv=tmp_path / "c.csv",
+    )
+    png = tmp_path / "figure.png"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.plot([0, 1])
+    plt.savefig(png)
+    plt.close()
+    return StudyInputs(csv, evals, trains, [png])
+
+
+def test_report_page_has_verdicts_tables_figures_and_provenance(tmp_path):
+    inputs = _study(tmp_path)
+    out = tmp_path / "results"
+    claims = build_report(
+        {"vision": inputs},
+        html_path=out / "report.html",
+        md_path=out / "report.md",
+        config_hash="abc123",
+        git_commit="deadbeef",
+    )
+    verdicts = {c.metric: c.verdict for c in claims}
+    assert verdicts == {"acc_l2_pgd": "holds", "acc_clean": "holds"}
+    page = (out / "report.html").read_text()
+    assert page.index("Claims") < page.index("vision: mean ± std")  # the verdicts come first
+    assert "holds" in page and "abc123" in page and "deadbeef" in page and "data:image/png;base64," in page
+    assert "93.20 (cifar10)" in page and "total wall time 72 s" in page
+    md = (out / "report.md").read_text()
+    assert "## Claims" in md and "](../figure.png)" in md and "torch" in md
+    assert not list(out.glob("*.tmp"))
+
+
+def test_package_versions_name_missing_packages():
+    v = package_versions(["torch", "surely-not-a-package"])
+    assert v["torch"].startswith("2.") and v["surely-not-a-package"] == "not installed" and "python" in v
+
+
+def test_job_times_table_lists_every_job(tmp_path):
+    from irbench.report_page import job_times
+
+    inputs = _study(tmp_path)
+    times = job_times("vision", inputs.records, inputs.train_records)
+    assert len(times) == 12 and set(times["stage"]) == {"train", "evaluate"}
+    assert isinstance(times, pd.DataFrame) and times["wall_s"].sum() == 72
