@@ -3,7 +3,8 @@
 Runs the whole DAG from nothing in a temporary copy of the workflow, prints the wall time as a ratio
 against the named baseline (the 10-minute budget for the default vision study on a 2-core CPU), and
 checks the paper's pattern: the standard model has the higher clean accuracy, the adversarially
-trained one the higher L2-PGD accuracy. Usage: .venv/bin/python benchmarks/default_run.py
+trained one the higher L2-PGD accuracy. Usage: .venv/bin/python benchmarks/default_run.py [--keep DIR]
+(--keep copies the run's results/ to DIR).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ FILES = [
 
 
 def main() -> int:
+    keep = Path(sys.argv[sys.argv.index("--keep") + 1]) if "--keep" in sys.argv else None
     with tempfile.TemporaryDirectory(prefix="irbench-bench-") as tmp:
         work = Path(tmp)
         for name in FILES:
@@ -51,6 +53,13 @@ def main() -> int:
         wall = time.perf_counter() - t0
         table = pd.read_csv(work / "results/tables/vision.csv").set_index("variant")
         print((work / "results/tables/vision.md").read_text())
+        print(
+            "\n".join(ln for ln in (work / "results/report.md").read_text().splitlines() if "|" in ln[:2])[
+                :4000
+            ]
+        )
+        if keep is not None:
+            shutil.copytree(work / "results", keep, dirs_exist_ok=True)
     std, rob = table.loc["standard"], table.loc["l2_robust"]
     print(f"cores: {os.cpu_count()}  default run wall time: {wall:.0f} s")
     print(f"ratio wall / baseline (10-minute budget, {BASELINE_S:.0f} s): {wall / BASELINE_S:.2f}")

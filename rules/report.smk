@@ -55,7 +55,7 @@ rule visualisation_figure:
     output:
         report(
             "results/figures/{study}_{dataset}_{kind}_seed{seed}.png",
-            caption="../report/{kind}.rst",
+            caption="../report/visualisation.rst",
             category="{study}",
             subcategory="{kind}",
         ),

@@ -33,6 +33,8 @@ PROJECT_FILES = [
     ".dvcignore",
     "src/irbench/params.schema.yaml",
     "src/irbench/report.py",
+    "src/irbench/claims.py",
+    "src/irbench/report_page.py",
     "src/irbench/reference.yaml",
 ]
 TINY = {
