@@ -6,6 +6,8 @@ distance between Inception features of generated and of real images.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -24,7 +26,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
         raise ValueError("the two Gaussians must have the same dimension")
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    with warnings.catch_warnings():  # rank-deficient covariances (fewer samples than dimensions) are usual
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1 @ sigma2)
     if not np.isfinite(covmean).all():  # near-singular product: regularise, as pytorch-fid does
         offset = np.eye(sigma1.shape[0]) * 1e-6
         covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))

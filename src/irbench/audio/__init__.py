@@ -1,0 +1,1 @@
+"""Audio for the MER study: decoding, log-filtered spectrograms, datasets."""

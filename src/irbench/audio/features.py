@@ -1,0 +1,54 @@
+"""Spectrogram excerpts of many audio files: one fixed-length slice per clip, computed on all cores.
+
+Each clip's slice start is drawn from a generator seeded with (seed, clip index), so the excerpts do not
+depend on the number of workers or the order in which they finish. Clips shorter than the slice are
+zero-padded (in the log domain, 0 is silence).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+
+import numpy as np
+
+from irbench.audio.decode import load_audio
+from irbench.audio.spectrogram import DEFAULT_SPEC, SpectrogramSpec, log_filtered_spectrogram
+
+SLICE_FRAMES = 313  # 10 s at 31.3 frames/s
+
+
+def excerpt(spectrogram: np.ndarray, n_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """A random window of n_frames rows (zero-padded when the spectrogram is shorter)."""
+    if len(spectrogram) <= n_frames:
+        out = np.zeros((n_frames, spectrogram.shape[1]), dtype=spectrogram.dtype)
+        out[: len(spectrogram)] = spectrogram
+        return out
+    start = int(rng.integers(0, len(spectrogram) - n_frames + 1))
+    return spectrogram[start : start + n_frames]
+
+
+def clip_features(path: str, index: int, seed: int, n_frames: int, spec: dict) -> np.ndarray:
+    """The (n_frames, n_bands) log-filtered spectrogram excerpt of one file (a worker's task)."""
+    s = SpectrogramSpec(**spec)
+    full = log_filtered_spectrogram(load_audio(path, s.sample_rate), s)
+    return excerpt(full, n_frames, np.random.default_rng([seed, index]))
+
+
+def extract_features(
+    paths: Sequence[str | os.PathLike],
+    *,
+    seed: int = 0,
+    n_frames: int = SLICE_FRAMES,
+    spec: SpectrogramSpec = DEFAULT_SPEC,
+    workers: int | None = None,
+) -> np.ndarray:
+    """(len(paths), n_frames, n_bands) float32 excerpts; `workers` processes (default: all cores)."""
+    workers = workers or os.cpu_count() or 1
+    args = [(str(p), i, seed, n_frames, asdict(spec)) for i, p in enumerate(paths)]
+    if workers == 1 or len(paths) < 2:
+        return np.stack([clip_features(*a) for a in args])
+    with ProcessPoolExecutor(workers) as pool:
+        return np.stack(list(pool.map(clip_features, *zip(*args, strict=True), chunksize=1)))
