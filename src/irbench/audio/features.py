@@ -50,5 +50,12 @@ def extract_features(
     args = [(str(p), i, seed, n_frames, asdict(spec)) for i, p in enumerate(paths)]
     if workers == 1 or len(paths) < 2:
         return np.stack([clip_features(*a) for a in args])
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=_one_thread) as pool:
         return np.stack(list(pool.map(clip_features, *zip(*args, strict=True), chunksize=1)))
+
+
+def _one_thread() -> None:
+    """Worker initialiser: one BLAS/OpenMP thread per process, so processes do not oversubscribe cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)

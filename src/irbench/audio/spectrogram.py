@@ -10,6 +10,7 @@ another merged, each filter normalised to unit area), then log10(1 + x). That gi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -68,12 +69,16 @@ def triangular_filterbank(bins: np.ndarray, n_fft_bins: int) -> np.ndarray:
     return fb
 
 
+@lru_cache(maxsize=8)
 def filterbank(spec: SpectrogramSpec = DEFAULT_SPEC) -> np.ndarray:
-    """The log-spaced triangular filterbank for `spec`, shape (frame_size / 2, n_bands)."""
+    """The log-spaced triangular filterbank for `spec`, shape (frame_size / 2, n_bands); built once per
+    spec (read-only)."""
     n_bins = spec.frame_size // 2
     bin_freqs = np.fft.fftfreq(spec.frame_size, 1.0 / spec.sample_rate)[:n_bins]
     corners = snap_to_bins(log_frequencies(spec.bands_per_octave, spec.fmin, spec.fmax), bin_freqs)
-    return triangular_filterbank(corners, n_bins)
+    fb = triangular_filterbank(corners, n_bins).astype(np.float32)
+    fb.flags.writeable = False
+    return fb
 
 
 def frames(signal: np.ndarray, spec: SpectrogramSpec = DEFAULT_SPEC) -> np.ndarray:
