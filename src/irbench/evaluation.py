@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -89,3 +89,82 @@ def attribution_battery(
         for name, mask in (masks or {}).items():
             metrics[f"{method}_{name}_mass"] = mask_mass(attr, mask).mean().item()
     return metrics, attrs
+
+
+def attacked_regression(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attack: Mapping[str, Any],
+    *,
+    batch_size: int = 64,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Outputs on inputs attacked (MSE ascent) under `attack`, and each perturbation's L2 norm."""
+    outs, norms = [], []
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+        x_adv = run_attack(model, xb, yb, F.mse_loss, attack, generator=generator)
+        norms.append((x_adv - xb).flatten(1).norm(dim=1))
+        with torch.no_grad():
+            outs.append(model(x_adv))
+    return torch.cat(outs), torch.cat(norms)
+
+
+def evaluate_regressor(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attacks: Mapping[str, Mapping[str, Any]],
+    *,
+    batch_size: int = 64,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Mean Pearson correlation and MAE, clean (`corr_clean`, `mae_clean`) and under each attack
+    (`corr_<name>`, `mae_<name>`, the drop `corr_drop_<name>` and the median perturbation L2 norm
+    `norm_<name>`)."""
+    from irbench.metrics.regression import mae, mean_pearson
+
+    model.eval()
+    with torch.no_grad():
+        clean = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    metrics = {"corr_clean": mean_pearson(clean, y), "mae_clean": mae(clean, y), "n_eval": int(len(y))}
+    for name, spec in attacks.items():
+        adv, norms = attacked_regression(model, x, y, spec, batch_size=batch_size, generator=generator)
+        metrics[f"corr_{name}"] = mean_pearson(adv, y)
+        metrics[f"mae_{name}"] = mae(adv, y)
+        metrics[f"corr_drop_{name}"] = metrics["corr_clean"] - metrics[f"corr_{name}"]
+        metrics[f"norm_{name}"] = norms.median().item()
+    return metrics
+
+
+def eps_sweep(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    attack: Mapping[str, Any],
+    eps_values: Sequence[float],
+    *,
+    batch_size: int = 64,
+) -> list[dict[str, float]]:
+    """Correlation under `attack` at each eps (step scaled with eps), with the median perturbation norm."""
+    from irbench.metrics.regression import mean_pearson
+
+    model.eval()
+    rows = []
+    for eps in eps_values:
+        spec = {**attack, "eps": eps, "step": attack.get("step", eps) * eps / attack["eps"]}
+        adv, norms = attacked_regression(model, x, y, spec, batch_size=batch_size)
+        rows.append({"eps": float(eps), "corr": mean_pearson(adv, y), "norm": norms.median().item()})
+    return rows
+
+
+def eps_to_threshold(sweep: Sequence[Mapping[str, float]], thresholds: Sequence[float]) -> dict[str, Any]:
+    """For each correlation threshold, the smallest swept eps (and its median perturbation norm) at which
+    the correlation falls below it; None where no swept eps gets there."""
+    out: dict[str, Any] = {}
+    for thr in thresholds:
+        hit = next((r for r in sorted(sweep, key=lambda r: r["eps"]) if r["corr"] < thr), None)
+        out[f"eps_below_{thr:g}"] = None if hit is None else hit["eps"]
+        out[f"norm_below_{thr:g}"] = None if hit is None else hit["norm"]
+    return out
