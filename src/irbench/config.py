@@ -122,6 +122,7 @@ def train_spec(
         "train": deep_merge(section["train"], var.get("train", {})),
         "objective": var["objective"],
         "attack": copy.deepcopy(var.get("attack")),
+        **{k: var[k] for k in ("mid_weight", "adv_every") if k in var},  # MER objective settings
     }
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from irbench.data import synthetic_shapes
 from irbench.data.cifar import load_cifar
 from irbench.data.imagenet_subset import load_imagenet_subset
@@ -16,8 +18,9 @@ from irbench.errors import IrbenchError
 FOLDER_KINDS = ("cifar10", "cifar100", "imagenet_subset")
 
 
-def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike) -> dict[str, Any]:
-    """Build the dataset a `datasets` entry describes and save it to `output`; returns its metadata."""
+def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike, workers: int = 1) -> dict[str, Any]:
+    """Build the dataset a `datasets` entry describes and save it to `output`; returns its metadata.
+    `workers` processes compute audio features."""
     kind = spec["kind"]
     if kind == "synthetic_shapes":
         splits = synthetic_shapes.generate(
@@ -53,6 +56,31 @@ def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike) -> dict[
             test_root=spec.get("test_root"),
         )
         meta = {"kind": kind, "n_classes": len(names), "image_size": spec["image_size"], "class_names": names}
+    elif kind == "synthetic_mer":
+        from irbench.audio.synthetic import EMOTIONS, MID_LEVEL, synthetic_mer
+        from irbench.data.mer import mer_splits
+
+        clips = synthetic_mer(
+            spec["n_clips"],
+            seed=spec["seed"],
+            noise=spec["noise"],
+            n_frames=spec["n_frames"],
+            workers=workers,
+        )
+        splits, stats = mer_splits(
+            clips["spectrograms"],
+            clips["emotions"],
+            clips["mid_level"],
+            seed=spec["seed"],
+            extras={"attributes": clips["attributes"].astype(np.float32)},
+        )
+        meta = {
+            "kind": kind,
+            "task": "regression",
+            "targets": [*EMOTIONS, *MID_LEVEL],
+            "n_emotions": 8,
+            **stats,
+        }
     else:
         raise ValueError(f"unknown dataset kind {kind!r}")
     save_dataset(splits, meta, output)

@@ -58,8 +58,56 @@ def adversarial(
     return objective
 
 
+N_EMOTIONS = 8
+
+
+def mer_loss(model: nn.Module, x: Tensor, y: Tensor, mid_weight: float) -> tuple[Tensor, Tensor]:
+    """The MER loss: w * MSE(emotions) + (1 - w) * MSE(bottleneck, mid-level targets) (Hoedt et al.).
+
+    `y` holds the 8 emotions then the 7 mid-level targets; w = 1 ignores the mid-level (A2E, A2B2E)."""
+    emotions, mid = model.forward_both(x)
+    loss = F.mse_loss(emotions, y[:, :N_EMOTIONS])
+    if mid_weight < 1.0:
+        if mid is None:
+            raise ValueError("mid_weight < 1 needs a model with a bottleneck head")
+        loss = mid_weight * loss + (1.0 - mid_weight) * F.mse_loss(mid, y[:, N_EMOTIONS:])
+    return loss, emotions
+
+
+def emotion_mse(out: Tensor, y: Tensor) -> Tensor:
+    """MSE on the emotion columns: the loss the MER attack ascends."""
+    return F.mse_loss(out, y[:, :N_EMOTIONS])
+
+
+def mer(
+    mid_weight: float = 1.0,
+    attack: Mapping[str, Any] | None = None,
+    adv_every: int = 5,
+    generator: torch.Generator | None = None,
+) -> Objective:
+    """The MER objective; with an `attack`, every `adv_every`-th epoch (1-based) each clean step is
+    followed by a second step on the batch attacked with it (the reference code's adversarial training)."""
+
+    def objective(model: nn.Module, x: Tensor, y: Tensor, epoch: int = 0) -> tuple[Tensor, Tensor]:
+        return mer_loss(model, x, y, mid_weight)
+
+    def second_step(model: nn.Module, x: Tensor, y: Tensor, epoch: int) -> Tensor | None:
+        if attack is None or (epoch + 1) % adv_every:
+            return None
+        was_training = model.training
+        model.eval()
+        x_adv = run_attack(model, x, y, emotion_mse, attack, generator=generator)
+        model.train(was_training)
+        return mer_loss(model, x_adv, y, mid_weight)[0]
+
+    objective.second_step = second_step  # type: ignore[attr-defined]
+    return objective
+
+
 def build_objective(spec: Mapping[str, Any], generator: torch.Generator | None = None) -> Objective:
     """The objective a variant's configuration names."""
+    if spec["objective"] == "mer":
+        return mer(spec.get("mid_weight", 1.0), spec.get("attack"), spec.get("adv_every", 5), generator)
     if spec["objective"] == "standard":
         return standard()
     if spec["objective"] == "adversarial":

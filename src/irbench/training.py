@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from irbench.augment import augment
-from irbench.data.tensors import Split, channel_stats, load_split, to_unit
+from irbench.data.tensors import Split, channel_stats, has_split, load_split, to_unit
 from irbench.errors import IrbenchError
 from irbench.evaluation import attacked_predictions, predict
 from irbench.io import load_torch, save_torch, write_json
@@ -78,8 +78,16 @@ def _scheduler(opt: torch.optim.Optimizer, t: Mapping[str, Any]) -> torch.optim.
 
 
 def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: torch.Generator) -> dict:
-    """Clean validation accuracy, plus adversarial accuracy (training attack) for adversarial variants."""
+    """Classification: clean validation accuracy, plus adversarial accuracy (training attack) for
+    adversarial variants. Regression (MER): the mean Pearson correlation of the emotion outputs."""
     model.eval()
+    if val.meta.get("task") == "regression":
+        from irbench.metrics.regression import mean_pearson
+
+        with torch.no_grad():
+            pred = torch.cat([model(val.x[i : i + 64]) for i in range(0, len(val), 64)])
+        corr = mean_pearson(pred, val.y[:, : val.meta["n_emotions"]])
+        return {"val_corr": corr, "score": corr}
     out = {"val_acc": (predict(model, val.x) == val.y).float().mean().item()}
     if spec["objective"] == "adversarial":
         sub = val.subset(torch.arange(min(len(val), VAL_ATTACK_MAX), device=val.y.device))
@@ -110,10 +118,17 @@ def train_variant(
     dev = pick_device(device)
     gen = seed_everything(seed)
     full = load_split(data_path, "train", dev, raw=True)  # uint8 on the device; batches become float
-    train, val = split_validation(full, t["val_fraction"], t["val_size_max"], gen)
+    if has_split(data_path, "val"):  # a dataset with its own validation split (MER: 80/10/10)
+        train, val = full, load_split(data_path, "val", dev)
+    else:
+        train, val = split_validation(full, t["val_fraction"], t["val_size_max"], gen)
     val = Split(to_unit(val.x), val.y, val.extras, val.meta)
-    model = build_model(spec["model"], n_classes=full.meta["n_classes"], in_channels=full.x.shape[1]).to(dev)
-    model.normalize.set_stats(*channel_stats(train.x))
+    regression = full.meta.get("task") == "regression"
+    model = build_model(
+        spec["model"], n_classes=full.meta.get("n_classes", 0), in_channels=full.x.shape[1]
+    ).to(dev)
+    if hasattr(model, "normalize"):
+        model.normalize.set_stats(*channel_stats(train.x))
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)
     opt = _optimizer(model, t)
@@ -139,6 +154,9 @@ def train_variant(
             log(f"ignoring {ckpt}: it belongs to another configuration or seed")
 
     for epoch in range(start_epoch, t["epochs"]):
+        if t.get("patience") and history and epoch - best["epoch"] >= t["patience"]:
+            log(f"early stop: no better validation score for {t['patience']} epochs")
+            break
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(len(train), generator=gen).to(dev)
@@ -157,11 +175,20 @@ def train_variant(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            second = getattr(objective, "second_step", None)  # e.g. MER's adversarial step every 5th epoch
+            extra = second(model, xb, yb, epoch) if second is not None else None
+            if extra is not None:
+                opt.zero_grad(set_to_none=True)
+                extra.backward()
+                opt.step()
             loss_sum += loss.item() * len(idx)
-            correct += (out.argmax(1) == yb).sum().item()
+            if not regression:
+                correct += (out.argmax(1) == yb).sum().item()
             seen += len(idx)
         sched.step()
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen}
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen}
+        if not regression:
+            row["train_acc"] = correct / seen
         row.update(validate(model, val, spec, gen))
         row["lr"] = opt.param_groups[0]["lr"]
         row["epoch_s"] = time.perf_counter() - t0

@@ -72,6 +72,12 @@ def channel_stats(x: Tensor, chunk: int = 4096) -> tuple[Tensor, Tensor]:
     return mean.float(), var.clamp_min(0).sqrt().float()
 
 
+def has_split(path: str | os.PathLike, split: str) -> bool:
+    """Whether a prepared dataset file holds `split`."""
+    payload = load_torch(path)
+    return isinstance(payload, dict) and split in payload
+
+
 def load_split(
     path: str | os.PathLike, split: str, device: torch.device | str = "cpu", *, raw: bool = False
 ) -> Split:
@@ -89,7 +95,8 @@ def load_split(
     x = data["images"].to(device=device)
     if not raw:
         x = to_unit(x)
-    y = data["labels"].to(device=device, dtype=torch.long)
+    labels = data["labels"]  # class indices, or float regression targets
+    y = labels.to(device=device, dtype=labels.dtype if labels.is_floating_point() else torch.long)
     extras = {k: v.to(device) for k, v in data.items() if k not in REQUIRED_SPLIT_KEYS}
     return Split(x, y, extras, dict(payload.get("meta", {})))
 

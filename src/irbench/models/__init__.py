@@ -17,4 +17,8 @@ def build_model(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3
         return cifar_resnet18(n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels)
     if arch == "resnet50":
         return resnet50(n_classes=n_classes, stem=spec.get("stem", "small"), in_channels=in_channels)
-    raise ValueError(f"model.arch must be resnet18 or resnet50, got {arch!r}")
+    if arch == "mer_vgg":
+        from irbench.models.vgg import MERNet
+
+        return MERNet(head=spec.get("head", "a2e"), width=spec.get("width_factor", 1.0))
+    raise ValueError(f"model.arch must be resnet18, resnet50 or mer_vgg, got {arch!r}")
