@@ -23,6 +23,7 @@ include: "rules/report.smk"
 localrules:
     all,
     vision,
+    mer,
     report,
     prepare_dataset,
     aggregate,

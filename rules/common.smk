@@ -20,8 +20,8 @@ check_dataset_folders(
 )
 for _study in CFG["studies"]:
     for _dataset in CFG[_study]["datasets"]:
-        _extractor = eval_spec(CFG, _study, _dataset)["visualise"]["extractor"]
-        if _extractor["kind"] == "inception":
+        _extractor = eval_spec(CFG, _study, _dataset).get("visualise", {}).get("extractor", {})
+        if _extractor.get("kind") == "inception":
             check_weights(_extractor["weights"])
 
 ensure_writable_dir("results")
@@ -46,7 +46,9 @@ def eval_records(study):
 
 
 def interpret_records(study):
-    """Every per-seed generation/inversion record of a study."""
+    """Every per-seed generation/inversion record of a study (image classifiers only)."""
+    if study != "vision":
+        return []
     return [f"results/{study}/interpret/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
@@ -59,6 +61,8 @@ def figure_files(study):
     """The figures of a study: attributions, generation/inversion and feature visualisation per dataset
     (first seed)."""
     kinds = ("attributions", "visualisations", "features")
+    if study != "vision":
+        return []
     return [
         f"results/figures/{study}_{d}_{kind}_seed{CFG['seeds'][0]}.png"
         for d in CFG[study]["datasets"]

@@ -5,6 +5,7 @@ rule prepare_dataset:
         spec=lambda wc: dataset_spec(CFG, wc.dataset),
     log:
         "logs/{study}/data/{dataset}.log",
+    threads: workflow.cores  # audio features use every core
     conda:
         "../envs/irbench.yaml"
     script:

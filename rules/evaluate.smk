@@ -1,4 +1,6 @@
 rule evaluate:
+    wildcard_constraints:
+        study="vision",
     input:
         data="results/{study}/data/{dataset}.pt",
         model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
@@ -6,6 +8,35 @@ rule evaluate:
     output:
         record="results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
         attributions="results/{study}/eval/{dataset}/{variant}/seed{seed}.attr.pt",
+    params:
+        study="{study}",
+        dataset="{dataset}",
+        variant="{variant}",
+        seed=lambda wc: int(wc.seed),
+        model=lambda wc: train_params(wc)["model"],
+        spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset),
+        config_hash=train_hash,
+    log:
+        "logs/{study}/evaluate/{dataset}/{variant}/seed{seed}.log",
+    conda:
+        "../envs/irbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../workflow_scripts/evaluate.py"
+
+
+rule evaluate_regression:
+    wildcard_constraints:
+        study="mer",
+    input:
+        data="results/{study}/data/{dataset}.pt",
+        model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
+        train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
+    output:
+        record="results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
     params:
         study="{study}",
         dataset="{dataset}",

@@ -105,6 +105,11 @@ rule vision:
         eval_records("vision") + interpret_records("vision") if "vision" in CFG["studies"] else [],
 
 
+rule mer:
+    input:
+        eval_records("mer") if "mer" in CFG["studies"] else [],
+
+
 rule report:
     input:
         report_files(),

@@ -38,7 +38,16 @@ PROJECT_FILES = [
     "src/irbench/reference.yaml",
 ]
 TINY = {
-    "datasets": {"synthetic_shapes": {"n_train": 300, "n_test": 100, "n_classes": 4}},
+    "datasets": {
+        "synthetic_shapes": {"n_train": 300, "n_test": 100, "n_classes": 4},
+        "synthetic_mer": {"n_clips": 30, "n_frames": 32},
+    },
+    "mer": {
+        "model": {"width_factor": 0.125},
+        "train": {"epochs": 2},
+        "variants": {"aA2E": {"attack": {"steps": 1}, "adv_every": 1}, "aA2B2E": {"attack": {"steps": 1}}},
+        "evaluate": {"attacks": {"bim": {"steps": 2}}, "sweep": {"eps": [0.01, 1.0]}},
+    },
     "vision": {
         "model": {"width": 4},
         "train": {"epochs": 1, "batch_size": 64, "augment": ["flip"]},
@@ -186,6 +195,21 @@ def test_snakemake_report_has_captioned_figures_and_tables(copy_of_done):
         assert any(n.endswith(expected) for n in names), names
 
 
+def test_mer_table_has_correlations_under_attack_bottleneck_units_and_cost(done):
+    table = pd.read_csv(done / "results/tables/mer.csv").set_index("variant")
+    assert sorted(table.index) == sorted(["A2E", "A2B2E", "A2M2E", "aA2E", "aA2B2E"])
+    for col in ("corr_clean_mean", "corr_bim_mean", "mae_clean_mean", "corr_drop_bim_mean", "norm_bim_mean"):
+        assert table[col].notna().all(), col
+    assert table["norm_bim_mean"].max() <= 0.001 * (32 * 149) ** 0.5 + 1e-6  # the L-inf bound holds
+    assert table.loc["A2M2E", "unit_corr_mean_mean"] == table.loc["A2M2E", "unit_corr_mean_mean"]
+    assert pd.isna(table.loc["A2E"].get("unit_corr_mean_mean"))  # no bottleneck, no unit correlations
+    assert (table["train_s_mean"] > 0).all() and table.loc["A2E", "paper_corr_clean"] == 0.73
+    rec = json.loads((done / "results/mer/eval/synthetic_mer/A2E/seed0.json").read_text())
+    assert [r["eps"] for r in rec["sweep"]] == [0.01, 1.0]
+    page = (done / "results/report.html").read_text()
+    assert "beats the black box (A2E) under attack" in page and "mer: mean ± std" in page
+
+
 def test_every_job_is_mirrored_to_mlflow(done):
     client = mlflow.MlflowClient(f"sqlite:///{done / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("vision")
@@ -328,7 +352,7 @@ def test_between_workflow_cache_never_shares_a_model_between_seeds(tmp_path):
 def test_slurm_profile_plans_the_jobs(done):
     proc = run(done, str(BIN / "snakemake"), "--profile", "profiles/slurm", "-n", "--forceall")
     text = proc.stdout + proc.stderr
-    assert re.search(r"^train\s+4$", text, flags=re.M), text
+    assert re.search(r"^train\s+14$", text, flags=re.M), text  # vision 2 x 2, mer 5 x 2
     assert re.search(r"^interpret\s+4$", text, flags=re.M), text
 
 
@@ -339,7 +363,10 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     run(project, str(BIN / "dvc"), "repro")
     assert (project / "results/tables/vision.csv").exists()
     # An independent run of the same configuration and seeds gives the same numbers (CPU).
-    for rec in (done / "results/vision/eval").rglob("*.json"):
+    for rec in [
+        *(done / "results/vision/eval").rglob("*.json"),
+        *(done / "results/mer/eval").rglob("*.json"),
+    ]:
         twin = project / rec.relative_to(done)
         assert json.loads(rec.read_text())["metrics"] == json.loads(twin.read_text())["metrics"]
     second = run(project, str(BIN / "dvc"), "repro")

@@ -11,7 +11,7 @@ def main(log):
         data=snakemake.input.data,
         model=snakemake.input.model,
         output=snakemake.output.record,
-        attr_output=snakemake.output.attributions,
+        attr_output=getattr(snakemake.output, "attributions", None),  # classification only
         study=p.study,
         dataset=p.dataset,
         variant=p.variant,

@@ -7,7 +7,7 @@ p = snakemake.params
 
 
 def main(log):
-    meta = prepare_dataset(p.spec, snakemake.output[0])
+    meta = prepare_dataset(p.spec, snakemake.output[0], workers=snakemake.threads)
     log(f"wrote {snakemake.output[0]}: {meta}")
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
+UNBOUNDED = (-float("inf"), float("inf"))  # for inputs with no valid-range box (standardised spectrograms)
 NORMS = ("l2", "linf")
 
 

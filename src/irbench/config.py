@@ -19,7 +19,7 @@ import yaml
 from irbench.errors import IrbenchError
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.yaml")
-STUDIES = ("vision",)
+STUDIES = ("vision", "mer")
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -81,6 +81,12 @@ def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str,
     merged["scales"] = copy.deepcopy(dict(config["scales"]))
     validate(merged, f"{source} (after applying scales.{scale})")
     for study in merged["studies"]:
+        if study not in merged:
+            raise IrbenchError(f"{source}: key 'studies' names '{study}', which has no '{study}' section")
+        if study == "vision":
+            for key in ("attributions", "visualise"):
+                if key not in merged[study]["evaluate"]:
+                    raise IrbenchError(f"{source}: key 'vision.evaluate' is missing '{key}'")
         for dataset in merged[study]["datasets"]:
             if dataset not in merged["datasets"]:
                 raise IrbenchError(

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks import run_attack
+from irbench.attacks import UNBOUNDED, run_attack
 
 
 @torch.no_grad()
@@ -104,7 +104,7 @@ def attacked_regression(
     outs, norms = [], []
     for i in range(0, len(x), batch_size):
         xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        x_adv = run_attack(model, xb, yb, F.mse_loss, attack, generator=generator)
+        x_adv = run_attack(model, xb, yb, F.mse_loss, attack, bounds=UNBOUNDED, generator=generator)
         norms.append((x_adv - xb).flatten(1).norm(dim=1))
         with torch.no_grad():
             outs.append(model(x_adv))

@@ -93,16 +93,20 @@ def evaluate_job(
     device = pick_device()
     test = load_split(data, "test")
     scored = test.subset(torch.arange(min(spec["n_eval"], len(test)))).to(device)
-    net = load_trained(model, model_spec, test.meta["n_classes"]).to(device)
-    metrics = evaluate_classifier(
-        net,
-        scored.x,
-        scored.y,
-        spec["attacks"],
-        batch_size=spec["batch_size"],
-        cue_labels=scored.extras.get("cue_labels"),
-        generator=gen,
-    )
+    net = load_trained(model, model_spec, test.meta.get("n_classes", 0)).to(device)
+    extra: dict[str, Any] = {}
+    if test.meta.get("task") == "regression":
+        metrics, extra = _regression_metrics(net, scored.x, scored.y, test.meta["n_emotions"], spec, gen)
+    else:
+        metrics = evaluate_classifier(
+            net,
+            scored.x,
+            scored.y,
+            spec["attacks"],
+            batch_size=spec["batch_size"],
+            cue_labels=scored.extras.get("cue_labels"),
+            generator=gen,
+        )
     if attr_output:
         a = spec["attributions"]
         # Depends on the seed only, so every variant explains the same images.
@@ -131,6 +135,7 @@ def evaluate_job(
         "config_hash": config_hash,
         "metrics": metrics,
         "eval_spec": dict(spec),
+        **extra,
         "device": str(device),
         "wall_s": round(time.perf_counter() - t0, 2),
     }
@@ -146,6 +151,38 @@ def evaluate_job(
         log=log,
     )
     return record
+
+
+def _regression_metrics(
+    net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n_emotions: int, spec: Mapping[str, Any], gen
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """MER battery: correlation and MAE clean and under each attack, the eps sweep with the eps needed to
+    push the correlation below each threshold, and (bottleneck models) each unit's correlation with its
+    mid-level target."""
+    from irbench.evaluation import eps_sweep, eps_to_threshold, evaluate_regressor
+    from irbench.metrics.regression import pearson_per_column
+
+    emotions, mid = y[:, :n_emotions], y[:, n_emotions:]
+    metrics = evaluate_regressor(
+        net, x, emotions, spec["attacks"], batch_size=spec["batch_size"], generator=gen
+    )
+    extra: dict[str, Any] = {}
+    if "sweep" in spec:
+        sw = spec["sweep"]
+        rows = eps_sweep(
+            net, x, emotions, spec["attacks"][sw["attack"]], sw["eps"], batch_size=spec["batch_size"]
+        )
+        metrics.update({k: v for k, v in eps_to_threshold(rows, sw["thresholds"]).items() if v is not None})
+        extra["sweep"] = rows
+    if getattr(net, "head_kind", None) == "bottleneck" and mid.shape[1]:
+        from irbench.audio.synthetic import MID_LEVEL
+
+        with torch.no_grad():
+            units = torch.cat([net.bottleneck(x[i : i + 64]) for i in range(0, len(x), 64)])
+        per_unit = pearson_per_column(units, mid)
+        metrics.update({f"unit_corr_{name}": float(r) for name, r in zip(MID_LEVEL, per_unit, strict=True)})
+        metrics["unit_corr_mean"] = per_unit.mean().item()
+    return metrics, extra
 
 
 def interpret_job(

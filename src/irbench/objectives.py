@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks import run_attack
+from irbench.attacks import UNBOUNDED, run_attack
 
 # objective(model, x, y, epoch) -> (loss, outputs); `epoch` counts from 0.
 Objective = Callable[[nn.Module, Tensor, Tensor, int], tuple[Tensor, Tensor]]
@@ -96,7 +96,7 @@ def mer(
             return None
         was_training = model.training
         model.eval()
-        x_adv = run_attack(model, x, y, emotion_mse, attack, generator=generator)
+        x_adv = run_attack(model, x, y, emotion_mse, attack, bounds=UNBOUNDED, generator=generator)
         model.train(was_training)
         return mer_loss(model, x_adv, y, mid_weight)[0]
 

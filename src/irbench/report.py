@@ -127,8 +127,13 @@ def write_report(
 ) -> pd.DataFrame:
     """Aggregate a study's records and write its four report files atomically."""
     ref = paper_reference(study)
+    records = load_records(eval_paths)
+    train_s = {tuple(r[k] for k in ID_COLUMNS): r.get("wall_s") for r in map(read_json, train_paths)}
+    records["train_s"] = [
+        train_s.get(tuple(row)) for row in records[list(ID_COLUMNS)].itertuples(index=False)
+    ]
     table = summarise(
-        load_records(eval_paths),
+        records,
         {k: v for k, v in ref.items() if k not in ("source", "claims")},
         paper_dataset,
     )

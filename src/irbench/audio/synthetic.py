@@ -77,6 +77,8 @@ def synthesise(attributes: Sequence[float], seed: int, seconds: float = 11.0, sr
             pitch += int(rng.choice([-1, 1]))
         onset = t + rng.normal(0, (1 - rstab) * 0.25 * step)
         start = int(max(onset, 0.0) * sr)
+        if start >= len(out) - 256:  # jitter pushed the last onset past the clip's end
+            break
         n = max(int(dur * (0.95 - 0.75 * art) * sr), 256)
         attack = int((0.03 - 0.025 * art) * sr)
         second = pitch + (int(rng.choice([1, 6, 11])) if rng.random() < diss else int(rng.choice([4, 7, 9])))
