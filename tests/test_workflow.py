@@ -201,8 +201,8 @@ def test_mer_table_has_correlations_under_attack_bottleneck_units_and_cost(done)
     for col in ("corr_clean_mean", "corr_bim_mean", "mae_clean_mean", "corr_drop_bim_mean", "norm_bim_mean"):
         assert table[col].notna().all(), col
     assert table["norm_bim_mean"].max() <= 0.001 * (32 * 149) ** 0.5 + 1e-6  # the L-inf bound holds
-    assert table.loc["A2M2E", "unit_corr_mean_mean"] == table.loc["A2M2E", "unit_corr_mean_mean"]
-    assert pd.isna(table.loc["A2E"].get("unit_corr_mean_mean"))  # no bottleneck, no unit correlations
+    assert table.loc["A2M2E", "unit_corr_avg_mean"] == table.loc["A2M2E", "unit_corr_avg_mean"]
+    assert pd.isna(table.loc["A2E"].get("unit_corr_avg_mean"))  # no bottleneck, no unit correlations
     assert (table["train_s_mean"] > 0).all() and table.loc["A2E", "paper_corr_clean"] == 0.73
     rec = json.loads((done / "results/mer/eval/synthetic_mer/A2E/seed0.json").read_text())
     assert [r["eps"] for r in rec["sweep"]] == [0.01, 1.0]

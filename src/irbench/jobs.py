@@ -181,7 +181,7 @@ def _regression_metrics(
             units = torch.cat([net.bottleneck(x[i : i + 64]) for i in range(0, len(x), 64)])
         per_unit = pearson_per_column(units, mid)
         metrics.update({f"unit_corr_{name}": float(r) for name, r in zip(MID_LEVEL, per_unit, strict=True)})
-        metrics["unit_corr_mean"] = per_unit.mean().item()
+        metrics["unit_corr_avg"] = per_unit.mean().item()
     return metrics, extra
 
 

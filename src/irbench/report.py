@@ -72,7 +72,9 @@ def summarise(
 def table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Header and text rows of a summary table: mean ± std per metric (fractions in %), then the paper's
     numbers in their own columns."""
-    metrics = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
+    metrics = [
+        c[: -len("_mean")] for c in table.columns if c.endswith("_mean") and not c.startswith("paper_")
+    ]
 
     def label(m: str) -> str:
         return f"{m} (%)" if is_fraction(m) else m
@@ -83,7 +85,7 @@ def table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     rows = []
     for _, r in table.iterrows():
         cells = [r["dataset"], r["variant"], str(r["n_seeds"])]
-        cells += [_cell(r[f"{m}_mean"], r[f"{m}_std"], m) for m in metrics]
+        cells += ["" if pd.isna(r[f"{m}_mean"]) else _cell(r[f"{m}_mean"], r[f"{m}_std"], m) for m in metrics]
         for m in paper:
             v = r[f"paper_{m}"]
             cells.append(f"{_cell(v, None, m, digits=2)} ({r['paper_dataset']})" if pd.notna(v) else "")
@@ -143,7 +145,9 @@ def write_report(
     headline = {
         study: {
             f"{r['dataset']}/{r['variant']}": {
-                c[: -len("_mean")]: round(float(r[c]), 4) for c in table.columns if c.endswith("_mean")
+                c[: -len("_mean")]: round(float(r[c]), 4)
+                for c in table.columns
+                if c.endswith("_mean") and not c.startswith("paper_")
             }
             for _, r in table.iterrows()
         }

@@ -228,11 +228,11 @@ def curves_png(history: Sequence[Mapping[str, float]], title: str) -> Path:
     ax1.plot(epochs, [r["train_loss"] for r in history], label="train loss")
     ax1.set_xlabel("epoch")
     ax1.legend()
-    for name in ("train_acc", "val_acc", "val_adv_acc"):
+    for name in ("train_acc", "val_acc", "val_adv_acc", "val_corr"):
         if history and name in history[0]:
             ax2.plot(epochs, [r[name] for r in history], label=name)
     ax2.set_xlabel("epoch")
-    ax2.set_ylim(0, 1)
+    ax2.set_ylim(-0.1 if history and "val_corr" in history[0] else 0, 1)
     ax2.legend()
     fig.suptitle(title)
     fig.tight_layout()
