@@ -2,10 +2,9 @@
 
 Runs the whole DAG from nothing in a temporary copy of the workflow, prints the wall time as a ratio
 against the named baseline (a 15-minute budget for the default run on a 2-core CPU: 10 for vision, 5 for
-mer), and
-checks the paper's pattern: the standard model has the higher clean accuracy, the adversarially
-trained one the higher L2-PGD accuracy. Usage: .venv/bin/python benchmarks/default_run.py [--keep DIR]
-(--keep copies the run's results/ to DIR).
+mer), and checks the vision paper's pattern: the standard model has the higher clean accuracy, the
+adversarially trained one the higher L2-PGD accuracy.
+Usage: .venv/bin/python benchmarks/default_run.py [--keep DIR]   (--keep copies results/ to DIR)
 """
 
 from __future__ import annotations
@@ -67,7 +66,8 @@ def main() -> int:
     std, rob = table.loc["standard"], table.loc["l2_robust"]
     print(f"cores: {os.cpu_count()}  default run wall time: {wall:.0f} s")
     print(
-        f"ratio wall / baseline (15-minute budget: vision 10 + mer 5, {BASELINE_S:.0f} s): {wall / BASELINE_S:.2f}"
+        f"ratio wall / baseline (15-minute budget: vision 10 + mer 5, {BASELINE_S:.0f} s): "
+        f"{wall / BASELINE_S:.2f}"
     )
     clean_ok = std["acc_clean_mean"] > rob["acc_clean_mean"]
     pgd_ok = rob["acc_l2_pgd_mean"] > std["acc_l2_pgd_mean"] + 0.2
