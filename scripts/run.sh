@@ -9,4 +9,5 @@ start=$(date +%s)
 .venv/bin/snakemake --profile profiles/local "$@"
 end=$(date +%s)
 echo "irbench: comparison tables in $(pwd)/results/tables/ ($(ls results/tables/*.md 2>/dev/null | xargs -n1 basename | tr '\n' ' '))"
+echo "irbench: report (claims, tables, figures) in $(pwd)/results/report.html"
 echo "irbench: wall time $((end - start)) s"
