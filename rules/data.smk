@@ -5,7 +5,7 @@ rule prepare_dataset:
         spec=lambda wc: dataset_spec(CFG, wc.dataset),
     log:
         "logs/{study}/data/{dataset}.log",
-    threads: workflow.cores  # audio features use every core
+    threads: 8  # audio features use up to 8 processes (Snakemake caps this at --cores)
     conda:
         "../envs/irbench.yaml"
     script:
