@@ -7,7 +7,7 @@ from snakemake.utils import validate
 from irbench.config import config_hash, dataset_spec, eval_spec, resolve, train_spec
 from irbench.datasets import check_dataset_folders
 from irbench.io import ensure_writable_dir
-from irbench.metrics.inception import check_weights
+from irbench.metrics.inception import check_fid_weights
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -18,11 +18,7 @@ validate(config, "../src/irbench/params.schema.yaml")
 check_dataset_folders(
     CFG["datasets"], sorted({d for s in CFG["studies"] for d in CFG[s]["datasets"]})
 )
-for _study in CFG["studies"]:
-    for _dataset in CFG[_study]["datasets"]:
-        _extractor = eval_spec(CFG, _study, _dataset).get("visualise", {}).get("extractor", {})
-        if _extractor.get("kind") == "inception":
-            check_weights(_extractor["weights"])
+check_fid_weights(CFG)
 
 ensure_writable_dir("results")
 
@@ -46,8 +42,8 @@ def eval_records(study):
 
 
 def interpret_records(study):
-    """Every per-seed generation/inversion record of a study (image classifiers only)."""
-    if study != "vision":
+    """Every per-seed generation/inversion record of a study (those with `evaluate.visualise`)."""
+    if "visualise" not in CFG[study]["evaluate"]:
         return []
     return [f"results/{study}/interpret/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
@@ -61,7 +57,7 @@ def figure_files(study):
     """The figures of a study: attributions, generation/inversion and feature visualisation per dataset
     (first seed)."""
     kinds = ("attributions", "visualisations", "features")
-    if study != "vision":
+    if "visualise" not in CFG[study]["evaluate"]:
         return []
     return [
         f"results/figures/{study}_{d}_{kind}_seed{CFG['seeds'][0]}.png"

@@ -18,6 +18,25 @@ def predict(model: nn.Module, x: Tensor, batch_size: int = 500) -> Tensor:
     return torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
+def attacked_batches(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn,
+    attack: Mapping[str, Any],
+    *,
+    batch_size: int,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+):
+    """Yield (clean batch, attacked batch, model output on the attacked batch), batch by batch."""
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+        x_adv = run_attack(model, xb, yb, loss_fn, attack, bounds=bounds, generator=generator)
+        with torch.no_grad():
+            yield xb, x_adv, model(x_adv)
+
+
 def attacked_predictions(
     model: nn.Module,
     x: Tensor,
@@ -28,13 +47,10 @@ def attacked_predictions(
     generator: torch.Generator | None = None,
 ) -> Tensor:
     """Predicted classes on inputs attacked with cross-entropy under the `attack` entry."""
-    preds = []
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        x_adv = run_attack(model, xb, yb, F.cross_entropy, attack, generator=generator)
-        with torch.no_grad():
-            preds.append(model(x_adv).argmax(1))
-    return torch.cat(preds)
+    batches = attacked_batches(
+        model, x, y, F.cross_entropy, attack, batch_size=batch_size, generator=generator
+    )
+    return torch.cat([out.argmax(1) for _, _, out in batches])
 
 
 def evaluate_classifier(
@@ -102,12 +118,11 @@ def attacked_regression(
 ) -> tuple[Tensor, Tensor]:
     """Outputs on inputs attacked (MSE ascent) under `attack`, and each perturbation's L2 norm."""
     outs, norms = [], []
-    for i in range(0, len(x), batch_size):
-        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
-        x_adv = run_attack(model, xb, yb, F.mse_loss, attack, bounds=UNBOUNDED, generator=generator)
+    for xb, x_adv, out in attacked_batches(
+        model, x, y, F.mse_loss, attack, batch_size=batch_size, bounds=UNBOUNDED, generator=generator
+    ):
         norms.append((x_adv - xb).flatten(1).norm(dim=1))
-        with torch.no_grad():
-            outs.append(model(x_adv))
+        outs.append(out)
     return torch.cat(outs), torch.cat(norms)
 
 

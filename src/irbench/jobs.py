@@ -96,7 +96,10 @@ def evaluate_job(
     net = load_trained(model, model_spec, test.meta.get("n_classes", 0)).to(device)
     extra: dict[str, Any] = {}
     if test.meta.get("task") == "regression":
-        metrics, extra = _regression_metrics(net, scored.x, scored.y, test.meta["n_emotions"], spec, gen)
+        mid_names = test.meta["targets"][test.meta["n_emotions"] :]
+        metrics, extra = _regression_metrics(
+            net, scored.x, scored.y, test.meta["n_emotions"], mid_names, spec, gen
+        )
     else:
         metrics = evaluate_classifier(
             net,
@@ -127,34 +130,29 @@ def evaluate_job(
             },
             attr_output,
         )
-    record = {
-        "study": study,
-        "dataset": dataset,
-        "variant": variant,
-        "seed": seed,
-        "config_hash": config_hash,
-        "metrics": metrics,
-        "eval_spec": dict(spec),
-        **extra,
-        "device": str(device),
-        "wall_s": round(time.perf_counter() - t0, 2),
-    }
-    write_json(record, output)
-    log(f"evaluated: {metrics}")
-    mirror(
+    key = RunKey(study, dataset, variant, seed, config_hash)
+    return _publish(
+        key,
+        metrics,
+        {"eval_spec": dict(spec), **extra},
+        {"eval": dict(spec)},
+        device,
+        t0,
+        output,
+        "eval",
         mlflow_settings,
-        RunKey(study, dataset, variant, seed, config_hash),
-        params={"eval": dict(spec)},
-        metrics=metrics,
-        artifacts=[output],
-        stage="eval",
-        log=log,
+        log,
     )
-    return record
 
 
 def _regression_metrics(
-    net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n_emotions: int, spec: Mapping[str, Any], gen
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    n_emotions: int,
+    mid_names: Sequence[str],
+    spec: Mapping[str, Any],
+    gen,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """MER battery: correlation and MAE clean and under each attack, the eps sweep with the eps needed to
     push the correlation below each threshold, and (bottleneck models) each unit's correlation with its
@@ -175,12 +173,10 @@ def _regression_metrics(
         metrics.update({k: v for k, v in eps_to_threshold(rows, sw["thresholds"]).items() if v is not None})
         extra["sweep"] = rows
     if getattr(net, "head_kind", None) == "bottleneck" and mid.shape[1]:
-        from irbench.audio.synthetic import MID_LEVEL
-
         with torch.no_grad():
             units = torch.cat([net.bottleneck(x[i : i + 64]) for i in range(0, len(x), 64)])
         per_unit = pearson_per_column(units, mid)
-        metrics.update({f"unit_corr_{name}": float(r) for name, r in zip(MID_LEVEL, per_unit, strict=True)})
+        metrics.update({f"unit_corr_{name}": float(r) for name, r in zip(mid_names, per_unit, strict=True)})
         metrics["unit_corr_avg"] = per_unit.mean().item()
     return metrics, extra
 
@@ -219,26 +215,47 @@ def interpret_job(
         net, test.x, test.y, test.meta["n_classes"], spec, extractor, seed=seed, batch_size=batch_size
     )
     save_torch({**images, "variant": variant, "seed": seed}, images_output)
+    key = RunKey(study, dataset, variant, seed, config_hash)
+    return _publish(
+        key,
+        metrics,
+        {"visualise_spec": dict(spec)},
+        {"visualise": dict(spec)},
+        device,
+        t0,
+        output,
+        "interpret",
+        mlflow_settings,
+        log,
+    )
+
+
+def _publish(
+    key: RunKey,
+    metrics: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    params: Mapping[str, Any],
+    device: torch.device,
+    t0: float,
+    output: str,
+    stage: str,
+    mlflow_settings: Mapping[str, Any],
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    """Write a per-seed record (ids, metrics, `extra`, device, wall time) atomically; mirror it to MLflow
+    with `params`."""
     record = {
-        "study": study,
-        "dataset": dataset,
-        "variant": variant,
-        "seed": seed,
-        "config_hash": config_hash,
-        "metrics": metrics,
-        "visualise_spec": dict(spec),
+        "study": key.study,
+        "dataset": key.dataset,
+        "variant": key.variant,
+        "seed": key.seed,
+        "config_hash": key.config_hash,
+        "metrics": dict(metrics),
+        **extra,
         "device": str(device),
         "wall_s": round(time.perf_counter() - t0, 2),
     }
     write_json(record, output)
-    log(f"interpreted: {metrics}")
-    mirror(
-        mlflow_settings,
-        RunKey(study, dataset, variant, seed, config_hash),
-        params={"visualise": dict(spec)},
-        metrics=metrics,
-        artifacts=[output],
-        stage="interpret",
-        log=log,
-    )
+    log(f"{stage}: {dict(metrics)}")
+    mirror(mlflow_settings, key, params=params, metrics=metrics, artifacts=[output], stage=stage, log=log)
     return record
