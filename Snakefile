@@ -30,6 +30,7 @@ localrules:
     report_page,
     attribution_figure,
     visualisation_figure,
+    robustness_figure,
 
 
 rule all:

@@ -4,7 +4,7 @@ import os
 
 from snakemake.utils import validate
 
-from irbench.config import config_hash, dataset_spec, eval_spec, resolve, train_spec
+from irbench.config import config_hash, dataset_spec, eval_spec, resolve, study_seeds, train_spec
 from irbench.datasets import check_dataset_folders
 from irbench.io import ensure_writable_dir
 from irbench.metrics.inception import check_fid_weights
@@ -33,7 +33,7 @@ wildcard_constraints:
 def jobs(study):
     """(dataset, variant, seed) of every training job of a study."""
     s = CFG[study]
-    return [(d, v, seed) for d in s["datasets"] for v in s["variants"] for seed in CFG["seeds"]]
+    return [(d, v, seed) for d in s["datasets"] for v in s["variants"] for seed in study_seeds(CFG, study)]
 
 
 def eval_records(study):
@@ -54,16 +54,18 @@ def train_records(study):
 
 
 def figure_files(study):
-    """The figures of a study: attributions, generation/inversion and feature visualisation per dataset
-    (first seed)."""
-    kinds = ("attributions", "visualisations", "features")
-    if "visualise" not in CFG[study]["evaluate"]:
-        return []
-    return [
-        f"results/figures/{study}_{d}_{kind}_seed{CFG['seeds'][0]}.png"
-        for d in CFG[study]["datasets"]
-        for kind in kinds
-    ]
+    """The figures of a study: robustness curves (studies with `evaluate.sweep`), and attributions,
+    generation/inversion and feature visualisation per dataset (first seed; studies with `visualise`)."""
+    ev, files = CFG[study]["evaluate"], []
+    if "sweep" in ev:
+        files += [f"results/figures/{study}_{d}_robustness.png" for d in CFG[study]["datasets"]]
+    if "visualise" in ev:
+        files += [
+            f"results/figures/{study}_{d}_{kind}_seed{study_seeds(CFG, study)[0]}.png"
+            for d in CFG[study]["datasets"]
+            for kind in ("attributions", "visualisations", "features")
+        ]
+    return files
 
 
 def table_files(study):

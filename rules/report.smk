@@ -73,6 +73,30 @@ rule visualisation_figure:
         "../workflow_scripts/visualisation_figure.py"
 
 
+rule robustness_figure:
+    input:
+        lambda wc: [
+            f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{s}.json"
+            for v in CFG[wc.study]["variants"]
+            for s in study_seeds(CFG, wc.study)
+        ],
+    output:
+        report(
+            "results/figures/{study}_{dataset}_robustness.png",
+            caption="../report/robustness.rst",
+            category="{study}",
+            subcategory="robustness",
+        ),
+    params:
+        title=lambda wc: f"{wc.study} {wc.dataset}",
+    log:
+        "logs/report/{study}_{dataset}_robustness.log",
+    conda:
+        "../envs/irbench.yaml"
+    script:
+        "../workflow_scripts/robustness_figure.py"
+
+
 rule report_page:
     input:
         tables=[f"results/tables/{s}.csv" for s in CFG["studies"]],

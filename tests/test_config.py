@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from irbench.config import config_hash, deep_merge, load, load_yaml, resolve, train_spec
+from irbench.config import config_hash, deep_merge, load, load_yaml, resolve, study_seeds, train_spec
 from irbench.errors import IrbenchError
 
 from .conftest import ROOT
@@ -121,5 +121,25 @@ def test_negative_eps_and_empty_seed_list_are_named():
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = -0.5
     with pytest.raises(
         IrbenchError, match=r"'vision.variants.l2_robust.attack.eps' = -0.5 .*positive number"
+    ):
+        resolve(cfg)
+
+
+def test_a_study_may_have_its_own_seeds_and_paper_scale_gives_mer_ten():
+    quick, paper = load(ROOT / "params.yaml"), resolve(_raw(scale="paper"))
+    assert study_seeds(quick, "mer") == study_seeds(quick, "vision") == quick["seeds"]
+    assert study_seeds(paper, "mer") == list(range(10)) and study_seeds(paper, "vision") == paper["seeds"]
+    cfg = _raw()
+    cfg["mer"] = {**cfg["mer"], "seeds": [3, -1]}
+    with pytest.raises(IrbenchError, match=r"'mer.seeds.1' = -1 .*non-negative integer"):
+        resolve(cfg)
+
+
+def test_soundtracks_dataset_needs_a_known_midlevel_targets_choice():
+    cfg = _raw()
+    cfg["datasets"] = copy.deepcopy(cfg["datasets"])
+    cfg["datasets"]["soundtracks"]["midlevel_targets"] = "everything"
+    with pytest.raises(
+        IrbenchError, match=r"datasets.soundtracks.midlevel_targets' = 'everything'.*soundtracks"
     ):
         resolve(cfg)

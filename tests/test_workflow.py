@@ -180,7 +180,8 @@ def test_report_page_shows_claims_tables_figures_and_provenance(done):
     assert page.index("<h2>Claims</h2>") < page.index("vision: mean ± std")
     assert "robust beats standard under L2-PGD" in page
     assert any(v in page for v in ("holds", "does not hold", "inconclusive"))
-    assert page.count("data:image/png;base64,") == 3  # attributions, visualisations, features
+    # vision: attributions, visualisations, features; mer: robustness curves
+    assert page.count("data:image/png;base64,") == 4
     assert "configuration hash" in page and "snakemake" in page and "interpret" in page
     md = (done / "results/report.md").read_text()
     assert "## Claims" in md and "](figures/vision_synthetic_shapes_attributions_seed0.png)" in md
@@ -196,6 +197,8 @@ def test_snakemake_report_has_captioned_figures_and_tables(copy_of_done):
 
 
 def test_mer_table_has_correlations_under_attack_bottleneck_units_and_cost(done):
+    figure = done / "results/figures/mer_synthetic_mer_robustness.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(done / "results/tables/mer.csv").set_index("variant")
     assert sorted(table.index) == sorted(["A2E", "A2B2E", "A2M2E", "aA2E", "aA2B2E"])
     for col in ("corr_clean_mean", "corr_bim_mean", "mae_clean_mean", "corr_drop_bim_mean", "norm_bim_mean"):

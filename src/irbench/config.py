@@ -137,6 +137,11 @@ def eval_spec(cfg: Mapping[str, Any], study: str, dataset: str | None = None) ->
     return study_section(cfg, study, dataset)["evaluate"]
 
 
+def study_seeds(cfg: Mapping[str, Any], study: str) -> list[int]:
+    """The seeds a study trains: its own `seeds` list (10 for MER at paper scale), else the global one."""
+    return list(cfg[study].get("seeds", cfg["seeds"]))
+
+
 def dataset_spec(cfg: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     """The settings of one dataset entry."""
     return copy.deepcopy(dict(cfg["datasets"][dataset]))

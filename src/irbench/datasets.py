@@ -15,7 +15,17 @@ from irbench.data.imagenet_subset import load_imagenet_subset
 from irbench.data.tensors import save_dataset
 from irbench.errors import IrbenchError
 
-FOLDER_KINDS = ("cifar10", "cifar100", "imagenet_subset")
+# The folders each dataset kind reads, checked before any job runs: {kind: {key: layout}}.
+FOLDER_KEYS = {
+    "cifar10": {"root": "the cifar10 layout"},
+    "cifar100": {"root": "the cifar100 layout"},
+    "imagenet_subset": {"root": "the imagenet_subset layout", "test_root": "the imagenet_subset layout"},
+    "soundtracks": {
+        "root": "Soundtracks Set 1: mean_ratings_set1.csv beside 001.mp3 ... 360.mp3",
+        "audio_dir": "the Soundtracks audio files",
+        "midlevel_root": "the Mid-level dataset: metadata.csv, the annotations CSV and audio/",
+    },
+}
 
 
 def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike, workers: int = 1) -> dict[str, Any]:
@@ -81,6 +91,19 @@ def prepare_dataset(spec: Mapping[str, Any], output: str | os.PathLike, workers:
             "n_emotions": 8,
             **stats,
         }
+    elif kind == "soundtracks":
+        from irbench.audio.synthetic import EMOTIONS, MID_LEVEL
+        from irbench.data.mer import soundtracks_splits
+
+        splits, stats = soundtracks_splits(spec, workers)
+        meta = {
+            "kind": kind,
+            "task": "regression",
+            "targets": [*EMOTIONS, *MID_LEVEL],
+            "n_emotions": 8,
+            "midlevel_targets": spec["midlevel_targets"],
+            **stats,
+        }
     else:
         raise ValueError(f"unknown dataset kind {kind!r}")
     save_dataset(splits, meta, output)
@@ -91,8 +114,8 @@ def check_dataset_folders(datasets: Mapping[str, Mapping[str, Any]], names: list
     """Before any job runs: every used dataset that reads a folder must find it."""
     for name in names:
         spec = datasets[name]
-        if spec["kind"] in FOLDER_KINDS and not Path(spec["root"]).is_dir():
-            raise IrbenchError(
-                f"{spec['root']}: dataset folder not found (datasets.{name}.root; expected the "
-                f"{spec['kind']} layout)"
-            )
+        for key, layout in FOLDER_KEYS.get(spec["kind"], {}).items():
+            if key in spec and not Path(spec[key]).is_dir():
+                raise IrbenchError(
+                    f"{spec[key]}: dataset folder not found (datasets.{name}.{key}; expected {layout})"
+                )

@@ -128,3 +128,47 @@ def feature_grid(image_files: Sequence[str | os.PathLike], output: str | os.Path
         f"{title}: direct feature visualisation and the most/least activating test images", fontsize=8
     )
     _save(fig, output)
+
+
+# Axis labels of the swept metrics (others are shown by their record name).
+SWEEP_LABELS = {
+    "corr": "mean Pearson correlation under attack",
+    "acc_fgsm": "accuracy under FGSM",
+    "acc_pgd": "accuracy under PGD",
+}
+
+
+def robustness_curves(
+    record_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str, *, log_x: bool = True
+) -> None:
+    """One panel per swept metric (e.g. correlation, or FGSM and PGD accuracy) against eps: mean ± std over
+    seeds per variant, from the `sweep` rows ({'eps', <metric>: value, ...}) of the evaluation records."""
+    import json
+
+    import numpy as np
+
+    plt = _pyplot()
+    by_variant: dict[str, list[list[dict]]] = {}
+    for path in record_files:
+        with open(path) as f:
+            rec = json.load(f)
+        if not rec.get("sweep"):
+            raise ValueError(f"{path}: evaluation record has no 'sweep' rows (expected evaluate.sweep)")
+        by_variant.setdefault(rec["variant"], []).append(rec["sweep"])
+    metrics = [k for k in by_variant[next(iter(by_variant))][0][0] if k not in ("eps", "norm")]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for variant, sweeps in by_variant.items():
+            eps = np.array([r["eps"] for r in sweeps[0]])
+            values = np.array([[r[metric] for r in sw] for sw in sweeps])
+            mean, std = values.mean(0), values.std(0)
+            ax.plot(eps, mean, marker="o", ms=3, label=f"{variant} (n={len(sweeps)})")
+            ax.fill_between(eps, mean - std, mean + std, alpha=0.15)
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel("attack eps (L-inf)")
+        ax.set_ylabel(SWEEP_LABELS.get(metric, metric))
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"{title}: mean ± std over seeds", fontsize=9)
+    _save(fig, output)

@@ -66,17 +66,27 @@ def mer_loss(model: nn.Module, x: Tensor, y: Tensor, mid_weight: float) -> tuple
 
     `y` holds the 8 emotions then the 7 mid-level targets; w = 1 ignores the mid-level (A2E, A2B2E)."""
     emotions, mid = model.forward_both(x)
-    loss = F.mse_loss(emotions, y[:, :N_EMOTIONS])
+    loss = masked_mse(emotions, y[:, :N_EMOTIONS])
     if mid_weight < 1.0:
         if mid is None:
             raise ValueError("mid_weight < 1 needs a model with a bottleneck head")
-        loss = mid_weight * loss + (1.0 - mid_weight) * F.mse_loss(mid, y[:, N_EMOTIONS:])
+        loss = mid_weight * loss + (1.0 - mid_weight) * masked_mse(mid, y[:, N_EMOTIONS:])
     return loss, emotions
+
+
+def masked_mse(pred: Tensor, target: Tensor) -> Tensor:
+    """MSE over the targets that are known (NaN = not rated: Mid-level snippets carry no emotions); zero,
+    with a gradient path, when none is."""
+    known = ~torch.isnan(target)
+    if bool(known.all()):
+        return F.mse_loss(pred, target)
+    diff = torch.where(known, pred - target.nan_to_num(), torch.zeros_like(pred))
+    return diff.square().sum() / known.sum().clamp_min(1)
 
 
 def emotion_mse(out: Tensor, y: Tensor) -> Tensor:
     """MSE on the emotion columns: the loss the MER attack ascends."""
-    return F.mse_loss(out, y[:, :N_EMOTIONS])
+    return masked_mse(out, y[:, :N_EMOTIONS])
 
 
 def mer(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from irbench.audio.synthetic import EMOTIONS, MID_LEVEL
@@ -87,12 +88,18 @@ def load_soundtracks(root: str | os.PathLike, audio_dir: str | os.PathLike | Non
 
 
 def load_midlevel(
-    root: str | os.PathLike, annotations: str = "mean_ratings.csv", restrict_to_soundtracks: bool = False
+    root: str | os.PathLike,
+    annotations: str = "mean_ratings.csv",
+    restrict_to_soundtracks: bool = False,
+    with_audio: bool = True,
 ) -> dict:
-    """{'ids', 'audio', 'mid_level' (N, 7), 'source'} of the Mid-level Perceptual Features dataset.
+    """{'ids', 'audio', 'mid_level' (N, 7), 'source', 'id_at_source'} of the Mid-level Perceptual Features
+    dataset.
 
     With `restrict_to_soundtracks`, only the snippets whose metadata `Source` names the Soundtracks set
     (what the reference code trains the bottleneck on) are kept; otherwise all of them (the paper's text).
+    `id_at_source` is the metadata's `ID at file source` (the Soundtracks clip number), '' where absent;
+    without `with_audio` the audio folder is not read ('audio' is empty).
     """
     root = Path(root)
     meta = read_table(root / "metadata.csv", ("song id", "source"), sep=";")
@@ -110,16 +117,54 @@ def load_midlevel(
     if unknown:
         raise IrbenchError(f"{ann_path}: song_id '{unknown[0]}' is not in {root / 'metadata.csv'}")
     sources = meta.loc[ann["song_id"], "source"].fillna("").to_numpy()
+    at_source = (
+        meta["id at file source"] if "id at file source" in meta.columns else pd.Series("", meta.index)
+    )
+    at_source = at_source.loc[ann["song_id"]].fillna("").str.strip().to_numpy()
     if restrict_to_soundtracks:
-        keep = pd.Series(sources).str.contains("soundtrack", case=False).to_numpy()
-        ann, sources = ann[keep], sources[keep]
+        keep = is_soundtracks(sources)
+        ann, sources, at_source = ann[keep], sources[keep], at_source[keep]
     ids = list(ann["song_id"])
-    audio = _audio_files(root / "audio")
-    rated = set(ids)  # the folder may hold snippets of other subsets
-    files = match_clips(ids, {k: v for k, v in audio.items() if k in rated}, ann_path, root / "audio")
+    files = snippet_audio(root, ids, ann_path) if with_audio else []
     return {
         "ids": ids,
         "audio": files,
         "mid_level": _numeric(ann, MID_LEVEL, ann_path).to_numpy(),
         "source": list(sources),
+        "id_at_source": list(at_source),
     }
+
+
+def snippet_audio(root: Path, ids: list[str], ann_path: Path) -> list[Path]:
+    """The files `audio/<song_id>.*` of the given Mid-level snippets (the folder may hold others)."""
+    wanted = set(ids)
+    audio = {k: v for k, v in _audio_files(root / "audio").items() if k in wanted}
+    return match_clips(ids, audio, ann_path, root / "audio")
+
+
+def is_soundtracks(sources) -> np.ndarray:
+    """Which metadata `Source` values name the Soundtracks set."""
+    return pd.Series(list(sources), dtype=str).str.contains("soundtrack", case=False).to_numpy()
+
+
+def soundtracks_midlevel(soundtracks: dict, midlevel: dict, midlevel_path: Path) -> np.ndarray:
+    """(N, 7) mid-level ratings of the Soundtracks clips, in their order, paired through the Mid-level
+    metadata's `ID at file source` (as the reference code pairs them); a clip without one is named."""
+    st = is_soundtracks(midlevel["source"])
+    by_number = {}
+    for i in np.flatnonzero(st):
+        key = midlevel["id_at_source"][i]
+        if key.isdigit():
+            by_number[int(key)] = midlevel["mid_level"][i]
+    if not by_number:
+        raise IrbenchError(
+            f"{midlevel_path}: no Soundtracks snippet has an 'ID at file source' (expected the column "
+            "'ID at file source' holding the Soundtracks clip number for Source 'soundtracks')"
+        )
+    rows = []
+    for clip in soundtracks["ids"]:
+        number = int(clip) if str(clip).isdigit() else None
+        if number not in by_number:
+            raise IrbenchError(f"{midlevel_path}: Soundtracks clip '{clip}' has no mid-level annotation")
+        rows.append(by_number[number])
+    return np.stack(rows)
