@@ -31,6 +31,8 @@ localrules:
     attribution_figure,
     visualisation_figure,
     robustness_figure,
+    corruption_figure,
+    lime,
 
 
 rule all:

@@ -53,18 +53,26 @@ def train_records(study):
     return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
+# Per-seed figures and the evaluate key that makes them: attributions (IG/SHAP or LIME galleries),
+# generation/inversion and feature visualisation.
+FIGURE_KINDS = (
+    ("attributions", "attributions"),
+    ("attributions", "lime"),
+    ("visualisations", "visualise"),
+    ("features", "visualise"),
+)
+
+
 def figure_files(study):
-    """The figures of a study: robustness curves (studies with `evaluate.sweep`), and attributions,
-    generation/inversion and feature visualisation per dataset (first seed; studies with `visualise`)."""
-    ev, files = CFG[study]["evaluate"], []
+    """The figures of a study per dataset: those of FIGURE_KINDS (first seed) its evaluation makes,
+    robustness curves (`evaluate.sweep`) and the corruption heatmap (`evaluate.corruptions`)."""
+    ev, datasets, first = CFG[study]["evaluate"], CFG[study]["datasets"], study_seeds(CFG, study)[0]
+    kinds = list(dict.fromkeys(k for k, key in FIGURE_KINDS if key in ev))
+    files = [f"results/figures/{study}_{d}_{k}_seed{first}.png" for d in datasets for k in kinds]
     if "sweep" in ev:
-        files += [f"results/figures/{study}_{d}_robustness.png" for d in CFG[study]["datasets"]]
-    if "visualise" in ev:
-        files += [
-            f"results/figures/{study}_{d}_{kind}_seed{study_seeds(CFG, study)[0]}.png"
-            for d in CFG[study]["datasets"]
-            for kind in ("attributions", "visualisations", "features")
-        ]
+        files += [f"results/figures/{study}_{d}_robustness.png" for d in datasets]
+    if "corruptions" in ev:
+        files += [f"results/figures/{study}_{d}_corruptions.png" for d in datasets]
     return files
 
 
@@ -82,6 +90,19 @@ def report_files(studies=None):
 def train_params(wc):
     """Everything that determines one variant's training, so a change reruns just that variant."""
     return train_spec(CFG, wc.study, wc.variant, wc.dataset)
+
+
+def refine_base(wc):
+    """The trained model a refined variant starts from (`refine.from`); none for other variants."""
+    r = train_params(wc).get("refine")
+    return [f"results/{wc.study}/models/{wc.dataset}/{r['from']}/seed{wc.seed}.pt"] if r else []
+
+
+def corruption_file(wc):
+    """The corrupted test images an evaluation scores (studies with `evaluate.corruptions`), else none."""
+    if "corruptions" not in eval_spec(CFG, wc.study, wc.dataset):
+        return []
+    return f"results/{wc.study}/data/{wc.dataset}.corrupt.pt"
 
 
 def train_hash(wc):

@@ -1,10 +1,31 @@
+rule corrupt_dataset:
+    input:
+        "results/{study}/data/{dataset}.pt",
+    output:
+        "results/{study}/data/{dataset}.corrupt.pt",
+    params:
+        spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["corruptions"],
+        seed=lambda wc: CFG["datasets"][wc.dataset].get("seed", 0),
+    log:
+        "logs/{study}/data/{dataset}.corrupt.log",
+    conda:
+        "../envs/irbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    script:
+        "../workflow_scripts/corrupt_dataset.py"
+
+
 rule evaluate:
     wildcard_constraints:
-        study="vision",
+        study="vision|lime",
     input:
         data="results/{study}/data/{dataset}.pt",
         model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
         train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
+        corruptions=corruption_file,
     output:
         record="results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
         attributions="results/{study}/eval/{dataset}/{variant}/seed{seed}.attr.pt",

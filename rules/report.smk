@@ -37,7 +37,8 @@ rule attribution_figure:
             subcategory="attributions",
         ),
     params:
-        title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}: Integrated Gradients and SHAP",
+        title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}: "
+        + ("LIME, superpixel weights for the true class" if wc.study == "lime" else "Integrated Gradients and SHAP"),
     log:
         "logs/report/{study}_{dataset}_attributions_seed{seed}.log",
     conda:
@@ -97,6 +98,30 @@ rule robustness_figure:
         "../workflow_scripts/robustness_figure.py"
 
 
+rule corruption_figure:
+    input:
+        lambda wc: [
+            f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{s}.json"
+            for v in CFG[wc.study]["variants"]
+            for s in study_seeds(CFG, wc.study)
+        ],
+    output:
+        report(
+            "results/figures/{study}_{dataset}_corruptions.png",
+            caption="../report/corruptions.rst",
+            category="{study}",
+            subcategory="corruptions",
+        ),
+    params:
+        title=lambda wc: f"{wc.study} {wc.dataset}",
+    log:
+        "logs/report/{study}_{dataset}_corruptions.log",
+    conda:
+        "../envs/irbench.yaml"
+    script:
+        "../workflow_scripts/corruption_figure.py"
+
+
 rule report_page:
     input:
         tables=[f"results/tables/{s}.csv" for s in CFG["studies"]],
@@ -132,6 +157,11 @@ rule vision:
 rule mer:
     input:
         eval_records("mer") if "mer" in CFG["studies"] else [],
+
+
+rule lime:
+    input:
+        eval_records("lime") if "lime" in CFG["studies"] else [],
 
 
 rule report:

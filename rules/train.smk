@@ -1,6 +1,7 @@
 rule train:
     input:
         data="results/{study}/data/{dataset}.pt",
+        base=refine_base,
     output:
         multiext("results/{study}/models/{dataset}/{variant}/seed{seed}", ".pt", ".json"),
     params:

@@ -143,3 +143,42 @@ def test_soundtracks_dataset_needs_a_known_midlevel_targets_choice():
         IrbenchError, match=r"datasets.soundtracks.midlevel_targets' = 'everything'.*soundtracks"
     ):
         resolve(cfg)
+
+
+def test_refined_variant_must_refine_another_variant_and_lime_needs_its_gallery():
+    cfg = _raw()
+    cfg["lime"] = copy.deepcopy(cfg["lime"])
+    cfg["lime"]["variants"]["refined"]["refine"]["from"] = "basline"
+    with pytest.raises(
+        IrbenchError, match=r"'lime.variants.refined.refine.from' = 'basline' is not another variant"
+    ):
+        resolve(cfg)
+    cfg = _raw(scale="paper")  # (the quick overlay would add a gallery back)
+    cfg["lime"] = copy.deepcopy(cfg["lime"])
+    del cfg["lime"]["evaluate"]["lime"]
+    with pytest.raises(IrbenchError, match=r"key 'lime.evaluate' is missing 'lime'"):
+        resolve(cfg)
+    cfg = _raw()
+    cfg["lime"] = copy.deepcopy(cfg["lime"])
+    cfg["lime"]["variants"]["refined_mask"]["refine"]["fill"] = "zeros"
+    with pytest.raises(
+        IrbenchError, match=r"'lime.variants.refined_mask.refine.fill' = 'zeros'.*mean, blur, noise"
+    ):
+        resolve(cfg)
+
+
+def test_lime_ablations_switch_one_ingredient_each():
+    quick = load(ROOT / "params.yaml")
+    specs = {v: train_spec(quick, "lime", v, "synthetic_cue") for v in quick["lime"]["variants"]}
+    parts = {
+        v: (s["refine"]["fill"] is not None, s["refine"]["rrr_weight"] > 0, s["attack"] is not None)
+        for v, s in specs.items()
+        if s["objective"] == "refine"
+    }
+    assert parts == {
+        "refined": (True, True, True),
+        "refined_mask": (True, False, False),
+        "refined_rrr": (False, True, False),
+        "refined_adv": (False, False, True),
+    }
+    assert specs["baseline"]["train"]["augment"] == ["flip"]  # per_dataset: the corner cue stays in frame

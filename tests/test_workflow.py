@@ -41,6 +41,25 @@ TINY = {
     "datasets": {
         "synthetic_shapes": {"n_train": 300, "n_test": 100, "n_classes": 4},
         "synthetic_mer": {"n_clips": 30, "n_frames": 32},
+        "synthetic_cue": {"n_train": 200, "n_test": 60, "n_classes": 4},
+    },
+    "lime": {
+        "model": {"width": 4},
+        "train": {"epochs": 1, "batch_size": 64},
+        "variants": {
+            v: {
+                "train": {"epochs": 1},
+                "refine": {"rounds": 1, "n_explain": 4, "num_samples": 20, "batch_size": 64},
+                **({"attack": {"method": "fgsm", "steps": 1}} if v in ("refined", "refined_adv") else {}),
+            }
+            for v in ("refined", "refined_mask", "refined_rrr", "refined_adv")
+        },
+        "evaluate": {
+            "n_eval": 40,
+            "sweep": {"eps": [0.0313725], "pgd_steps": 1},
+            "corruptions": {"names": ["fog", "contrast"], "severities": [1, 5], "n_images": 20},
+            "lime": {"n_images": 2, "num_samples": 20, "batch_size": 64},
+        },
     },
     "mer": {
         "model": {"width_factor": 0.125},
@@ -180,8 +199,10 @@ def test_report_page_shows_claims_tables_figures_and_provenance(done):
     assert page.index("<h2>Claims</h2>") < page.index("vision: mean ± std")
     assert "robust beats standard under L2-PGD" in page
     assert any(v in page for v in ("holds", "does not hold", "inconclusive"))
-    # vision: attributions, visualisations, features; mer: robustness curves
-    assert page.count("data:image/png;base64,") == 4
+    # vision: attributions, visualisations, features; mer: robustness curves; lime: LIME gallery,
+    # robustness curves, corruption heatmap
+    assert page.count("data:image/png;base64,") == 7
+    assert "refinement removes the reliance on the planted cue" in page
     assert "configuration hash" in page and "snakemake" in page and "interpret" in page
     md = (done / "results/report.md").read_text()
     assert "## Claims" in md and "](figures/vision_synthetic_shapes_attributions_seed0.png)" in md
@@ -194,6 +215,32 @@ def test_snakemake_report_has_captioned_figures_and_tables(copy_of_done):
     names = zipfile.ZipFile(copy_of_done / "smk-report.zip").namelist()
     for expected in ("vision_synthetic_shapes_attributions_seed0.png", "vision.csv", "report.html"):
         assert any(n.endswith(expected) for n in names), names
+
+
+def test_lime_study_refines_evaluates_and_draws_its_figures(done):
+    table = pd.read_csv(done / "results/tables/lime.csv").set_index("variant")
+    assert sorted(table.index) == sorted(
+        ["baseline", "refined", "refined_mask", "refined_rrr", "refined_adv"]
+    )
+    for col in (
+        "acc_clean_mean",
+        "acc_fgsm_8_mean",
+        "acc_pgd_8_mean",
+        "acc_corrupt_mean_mean",
+        "cue_following_mean",
+    ):
+        assert table[col].between(0, 1).all(), col
+    refined = table.drop(index="baseline")
+    assert refined["flag_precision_mean"].between(0, 1).all() and (refined["lime_s_mean"] > 0).all()
+    assert table["train_s_mean"].notna().all()
+    record = json.loads((done / "results/lime/eval/synthetic_cue/refined/seed0.json").read_text())
+    assert set(record["corruptions"]) == {"fog", "contrast"} and len(record["corruptions"]["fog"]) == 2
+    assert [r["eps"] for r in record["sweep"]] == [0.0313725]
+    trained = json.loads((done / "results/lime/models/synthetic_cue/refined_rrr/seed1.json").read_text())
+    assert [r["round"] for r in trained["rounds"]] == [1] and trained["rounds"][0]["explained"] == 4
+    for name in ("attributions_seed0", "robustness", "corruptions"):
+        figure = done / f"results/figures/lime_synthetic_cue_{name}.png"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
 
 
 def test_mer_table_has_correlations_under_attack_bottleneck_units_and_cost(done):
@@ -355,7 +402,7 @@ def test_between_workflow_cache_never_shares_a_model_between_seeds(tmp_path):
 def test_slurm_profile_plans_the_jobs(done):
     proc = run(done, str(BIN / "snakemake"), "--profile", "profiles/slurm", "-n", "--forceall")
     text = proc.stdout + proc.stderr
-    assert re.search(r"^train\s+14$", text, flags=re.M), text  # vision 2 x 2, mer 5 x 2
+    assert re.search(r"^train\s+24$", text, flags=re.M), text  # vision 2 x 2, mer 5 x 2, lime 5 x 2
     assert re.search(r"^interpret\s+4$", text, flags=re.M), text
 
 

@@ -4,6 +4,7 @@ from irbench.joblog import run_job
 from irbench.jobs import evaluate_job
 
 p = snakemake.params
+corrupted = getattr(snakemake.input, "corruptions", None)  # a path, or an empty list when not configured
 
 
 def main(log):
@@ -21,6 +22,7 @@ def main(log):
         config_hash=p.config_hash,
         mlflow_settings=snakemake.config["mlflow"],
         log=log,
+        corruptions=corrupted if isinstance(corrupted, str) else None,
     )
 
 

@@ -9,6 +9,7 @@ p = snakemake.params
 def main(log):
     train_job(
         data=snakemake.input.data,
+        base_model=snakemake.input.base[0] if snakemake.input.base else None,
         outputs=snakemake.output,
         study=p.study,
         dataset=p.dataset,

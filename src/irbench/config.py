@@ -19,7 +19,7 @@ import yaml
 from irbench.errors import IrbenchError
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.yaml")
-STUDIES = ("vision", "mer")
+STUDIES = ("vision", "mer", "lime")
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -83,10 +83,17 @@ def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str,
     for study in merged["studies"]:
         if study not in merged:
             raise IrbenchError(f"{source}: key 'studies' names '{study}', which has no '{study}' section")
-        if study == "vision":
-            for key in ("attributions", "visualise"):
-                if key not in merged[study]["evaluate"]:
-                    raise IrbenchError(f"{source}: key 'vision.evaluate' is missing '{key}'")
+        # the evaluate rule of these studies writes explanations for the figure: they must be configured
+        for key in {"vision": ("attributions", "visualise"), "lime": ("lime",)}.get(study, ()):
+            if key not in merged[study]["evaluate"]:
+                raise IrbenchError(f"{source}: key '{study}.evaluate' is missing '{key}'")
+        for name, variant in merged[study]["variants"].items():
+            base = variant.get("refine", {}).get("from")
+            if base is not None and (base not in merged[study]["variants"] or base == name):
+                raise IrbenchError(
+                    f"{source}: key '{study}.variants.{name}.refine.from' = {base!r} is not another variant "
+                    f"(expected one of: {', '.join(v for v in merged[study]['variants'] if v != name)})"
+                )
         for dataset in merged[study]["datasets"]:
             if dataset not in merged["datasets"]:
                 raise IrbenchError(
@@ -128,7 +135,8 @@ def train_spec(
         "train": deep_merge(section["train"], var.get("train", {})),
         "objective": var["objective"],
         "attack": copy.deepcopy(var.get("attack")),
-        **{k: var[k] for k in ("mid_weight", "adv_every") if k in var},  # MER objective settings
+        # MER objective settings; LIME refinement (rounds, explainer, flag rule, retraining parts)
+        **{k: copy.deepcopy(var[k]) for k in ("mid_weight", "adv_every", "refine") if k in var},
     }
 
 

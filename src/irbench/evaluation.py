@@ -183,3 +183,60 @@ def eps_to_threshold(sweep: Sequence[Mapping[str, float]], thresholds: Sequence[
         out[f"eps_below_{thr:g}"] = None if hit is None else hit["eps"]
         out[f"norm_below_{thr:g}"] = None if hit is None else hit["norm"]
     return out
+
+
+def eps_label(eps: float) -> str:
+    """An L-inf eps as a column suffix: in 1/255 steps where it is one (8/255 -> '8'), else its value."""
+    k = eps * 255
+    return f"{round(k)}" if abs(k - round(k)) < 1e-3 else f"{eps:g}"
+
+
+def accuracy_sweep(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    sweep: Mapping[str, Any],
+    *,
+    batch_size: int = 500,
+    generator: torch.Generator | None = None,
+) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """Accuracy under FGSM and L-inf PGD at each eps of `sweep` ({'eps': [...], 'pgd_steps',
+    'pgd_step_factor'}: PGD step = factor * eps / steps). Returns the rows ({'eps', 'acc_fgsm',
+    'acc_pgd'}) and flat metrics (`acc_fgsm_<eps>`, `acc_pgd_<eps>`, eps in 1/255)."""
+    model.eval()
+    rows, metrics = [], {}
+    for eps in sweep["eps"]:
+        attacks = {
+            "fgsm": {"method": "fgsm", "norm": "linf", "eps": eps, "steps": 1},
+            "pgd": {
+                "method": "pgd",
+                "norm": "linf",
+                "eps": eps,
+                "steps": sweep["pgd_steps"],
+                "step": sweep["pgd_step_factor"] * eps / sweep["pgd_steps"],
+                "random_start": True,
+            },
+        }
+        row = {"eps": float(eps)}
+        for name, attack in attacks.items():
+            adv = attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator)
+            row[f"acc_{name}"] = (adv == y).float().mean().item()
+            metrics[f"acc_{name}_{eps_label(eps)}"] = row[f"acc_{name}"]
+        rows.append(row)
+    return rows, metrics
+
+
+def corruption_accuracy(
+    model: nn.Module, corrupted: Mapping[str, Any], device: torch.device | str, batch_size: int = 500
+) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Accuracy on each corrupted set ({'images': {'<name>/<severity>': uint8}, 'labels'}): per corruption a
+    list over severities (for the heatmap), and `acc_corrupt_mean`, the mean over all of them."""
+    model.eval()
+    y = corrupted["labels"].to(device)
+    table: dict[str, list[float]] = {}
+    for key, images in corrupted["images"].items():
+        name = key.split("/")[0]
+        pred = predict(model, images.to(device).float() / 255, batch_size)
+        table.setdefault(name, []).append((pred == y[: len(pred)]).float().mean().item())
+    flat = [a for v in table.values() for a in v]
+    return table, {"acc_corrupt_mean": sum(flat) / len(flat)}

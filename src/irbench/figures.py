@@ -10,7 +10,7 @@ import torch
 
 from irbench.io import atomic_path, load_torch
 
-METHODS = ("ig", "shap")
+METHODS = ("ig", "shap", "lime")
 
 
 def _heat(attr: torch.Tensor) -> torch.Tensor:
@@ -27,15 +27,22 @@ def attribution_grid(attr_files: Sequence[str | os.PathLike], output: str | os.P
     import matplotlib.pyplot as plt
 
     runs = [load_torch(p) for p in attr_files]
+    methods = [m for m in METHODS if m in runs[0]]
     n = min(len(r["images"]) for r in runs)
-    cols = 1 + len(runs) * len(METHODS)
+    cols = 1 + len(runs) * len(methods)
     fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n), squeeze=False)
     for i in range(n):
         axes[i, 0].imshow(runs[0]["images"][i].permute(1, 2, 0).clamp(0, 1).numpy())
         for j, run in enumerate(runs):
-            for k, method in enumerate(METHODS):
-                ax = axes[i, 1 + j * len(METHODS) + k]
-                ax.imshow(_heat(run[method][i]).numpy(), cmap="inferno", vmin=0, vmax=1)
+            for k, method in enumerate(methods):
+                ax = axes[i, 1 + j * len(methods) + k]
+                if method == "lime":  # signed superpixel weights: red for the class, blue against it
+                    m = run[method][i].sum(0)
+                    ax.imshow(run["images"][i].permute(1, 2, 0).clamp(0, 1).numpy())
+                    scale = m.abs().max().clamp_min(1e-12)
+                    ax.imshow((m / scale).numpy(), cmap="bwr", vmin=-1, vmax=1, alpha=0.6)
+                else:
+                    ax.imshow(_heat(run[method][i]).numpy(), cmap="inferno", vmin=0, vmax=1)
                 if i == 0:
                     ax.set_title(f"{run['variant']}\n{method}", fontsize=8)
     axes[0, 0].set_title("image", fontsize=8)
@@ -172,3 +179,44 @@ def robustness_curves(
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"{title}: mean ± std over seeds", fontsize=9)
     _save(fig, output)
+
+
+def corruption_heatmap(
+    record_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str
+) -> None:
+    """Accuracy per corruption (rows) and severity (columns), mean over seeds: one panel per variant, from
+    the `corruptions` tables of the evaluation records."""
+    import json
+
+    import numpy as np
+
+    plt = _pyplot()
+    tables: dict[str, list[dict[str, list[float]]]] = {}
+    for path in record_files:
+        with open(path) as f:
+            rec = json.load(f)
+        if not rec.get("corruptions"):
+            raise ValueError(
+                f"{path}: evaluation record has no 'corruptions' table (expected evaluate.corruptions)"
+            )
+        tables.setdefault(rec["variant"], []).append(rec["corruptions"])
+        severities = rec.get("eval_spec", {}).get("corruptions", {}).get("severities")
+    names = list(next(iter(tables.values()))[0])
+    severities = severities or list(range(1, len(next(iter(tables.values()))[0][names[0]]) + 1))
+    fig, axes = plt.subplots(
+        1, len(tables), figsize=(2.2 + 2.0 * len(tables), 0.3 * len(names) + 1.8), squeeze=False, sharey=True
+    )
+    for ax, (variant, runs) in zip(axes[0], tables.items(), strict=True):
+        acc = np.mean([[run[n] for n in names] for run in runs], axis=0) * 100
+        im = ax.imshow(acc, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+        for (r, c), v in np.ndenumerate(acc):
+            ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=6, color="w" if v < 60 else "k")
+        ax.set_title(f"{variant}\nmean {acc.mean():.1f}% (n={len(runs)})", fontsize=8)
+        ax.set_xticks(range(acc.shape[1]), [str(s) for s in severities], fontsize=7)
+        ax.set_xlabel("severity", fontsize=8)
+    axes[0, 0].set_yticks(range(len(names)), [n.replace("_", " ") for n in names], fontsize=7)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="accuracy (%)")
+    fig.suptitle(f"{title}: accuracy per corruption and severity, mean over seeds", fontsize=9)
+    with atomic_path(output) as tmp:
+        fig.savefig(tmp, dpi=80, format="png", bbox_inches="tight")
+    plt.close(fig)

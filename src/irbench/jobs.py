@@ -34,11 +34,20 @@ def train_job(
     checkpoint: str | None,
     mlflow_settings: Mapping[str, Any],
     log: Callable[[str], None] = print,
+    base_model: str | None = None,
 ) -> None:
-    """Train, write model and metrics (atomically), remove the resume checkpoint, mirror to MLflow."""
+    """Train (or, for a variant with `refine`, refine `base_model`), write model and metrics
+    (atomically), remove the resume checkpoint, mirror to MLflow."""
     model_path, metrics_path = outputs
     t0 = time.perf_counter()
-    result = train_variant(data, spec, seed=seed, checkpoint_path=checkpoint, log=log)
+    if spec.get("refine"):
+        from irbench.refine import refine_variant
+
+        if base_model is None:
+            raise ValueError(f"variant {variant!r} refines a trained model: base_model is required")
+        result = refine_variant(data, spec, base_model, seed=seed, checkpoint_path=checkpoint, log=log)
+    else:
+        result = train_variant(data, spec, seed=seed, checkpoint_path=checkpoint, log=log)
     result.info.update(
         study=study,
         dataset=dataset,
@@ -82,11 +91,14 @@ def evaluate_job(
     config_hash: str,
     mlflow_settings: Mapping[str, Any],
     log: Callable[[str], None] = print,
+    corruptions: str | None = None,
 ) -> dict[str, Any]:
     """Run the evaluation battery on the test split; write the record atomically; mirror to MLflow.
 
-    The battery: clean accuracy, accuracy under each attack and, with `attr_output`, IG and SHAP
-    attributions (mass on the ground-truth masks where the data has them; the first images' maps saved).
+    The battery: clean accuracy, accuracy under each attack, the FGSM/PGD eps sweep (`sweep`), accuracy
+    on each corruption and severity (`corruptions`, a file of corrupted test images) and, with
+    `attr_output`, IG and SHAP attributions (`attributions`: mass on the ground-truth masks where the
+    data has them) or LIME explanations (`lime`); the first images' maps are saved for the figure.
     """
     t0 = time.perf_counter()
     gen = seed_everything(seed)
@@ -110,7 +122,10 @@ def evaluate_job(
             cue_labels=scored.extras.get("cue_labels"),
             generator=gen,
         )
-    if attr_output:
+        extra.update(_robustness_extras(net, scored, spec, corruptions, device, metrics, gen))
+    if attr_output and "lime" in spec:
+        _save_lime_gallery(net, test, spec["lime"], seed, variant, attr_output, device)
+    elif attr_output:
         a = spec["attributions"]
         # Depends on the seed only, so every variant explains the same images.
         order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
@@ -142,6 +157,58 @@ def evaluate_job(
         "eval",
         mlflow_settings,
         log,
+    )
+
+
+def _robustness_extras(net, scored, spec, corruptions, device, metrics, gen) -> dict[str, Any]:
+    """The eps sweep and corruption accuracies of a classifier: flat metrics into `metrics`, the sweep
+    rows and the corruption-by-severity table returned for the record (the figures read them)."""
+    from irbench.evaluation import accuracy_sweep, corruption_accuracy
+    from irbench.io import load_torch
+
+    extra: dict[str, Any] = {}
+    if "sweep" in spec:
+        rows, flat = accuracy_sweep(
+            net, scored.x, scored.y, spec["sweep"], batch_size=spec["batch_size"], generator=gen
+        )
+        metrics.update(flat)
+        extra["sweep"] = rows
+    if corruptions:
+        table, flat = corruption_accuracy(net, load_torch(corruptions), device, spec["batch_size"])
+        metrics.update(flat)
+        extra["corruptions"] = table
+    return extra
+
+
+def _save_lime_gallery(net, test, spec, seed: int, variant: str, output: str, device) -> None:
+    """LIME maps (true class) of the same test images for every variant (chosen by the seed only)."""
+    from irbench.explain.lime_batch import explain_batch
+
+    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed))
+    shown = test.subset(order[: spec["n_images"]])
+    labels = [[int(v)] for v in shown.y]
+    exps = explain_batch(
+        net,
+        shown.x.to(device),
+        labels,
+        num_samples=spec["num_samples"],
+        batch_size=spec["batch_size"],
+        segmentation=spec.get("segmentation"),
+        seed=seed,
+    )
+    maps = torch.stack(
+        [torch.from_numpy(e.pixel_map(lab[0])).float() for e, lab in zip(exps, labels, strict=True)]
+    )
+    save_torch(
+        {
+            "images": shown.x.cpu(),
+            "labels": shown.y.cpu(),
+            "lime": maps[:, None],
+            "segments": torch.stack([torch.from_numpy(e.segments) for e in exps]),
+            "variant": variant,
+            "seed": seed,
+        },
+        output,
     )
 
 
@@ -259,3 +326,21 @@ def _publish(
     log(f"{stage}: {dict(metrics)}")
     mirror(mlflow_settings, key, params=params, metrics=metrics, artifacts=[output], stage=stage, log=log)
     return record
+
+
+def corrupt_job(
+    *, data: str, output: str, spec: Mapping[str, Any], seed: int, log: Callable[[str], None] = print
+) -> None:
+    """Write the corrupted test images of a prepared dataset (atomically): `spec['released']` names a
+    CIFAR-10-C folder to read, else the corruptions are generated from the first `n_images` test images."""
+    from irbench.data.corruptions import corruption_set
+
+    test = load_split(data, "test", raw=True)
+    n = min(spec["n_images"], len(test))
+    t0 = time.perf_counter()
+    out = corruption_set(
+        test.x[:n], test.y[:n], spec["names"], spec["severities"], seed, released=spec.get("released")
+    )
+    save_torch(out, output)
+    elapsed = time.perf_counter() - t0
+    log(f"{len(out['images'])} corrupted sets of {n} images ({out['source']}) in {elapsed:.1f} s")

@@ -39,7 +39,7 @@ def load_records(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
 
 def is_fraction(metric: str) -> bool:
     """Accuracies, rates and attribution masses are fractions (shown in %); FIDs and distances are not."""
-    return metric.startswith("acc_") or metric.endswith(("_mass", "_following"))
+    return metric.startswith(("acc_", "flag_")) or metric.endswith(("_mass", "_following"))
 
 
 def _cell(value: float, std: float | None, metric: str, digits: int | None = None) -> str:
@@ -116,6 +116,17 @@ def curves(train_metric_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+# Columns taken from the training records: the cost of training and, for refined variants, of LIME and
+# how well round 1's flags matched the planted cue (synthetic data).
+TRAIN_COLUMNS = {
+    "train_s": "wall_s",
+    "lime_s": "lime_s",
+    "flag_precision": "flag_precision",
+    "flag_recall": "flag_recall",
+    "flag_on_object": "flag_on_object",
+}
+
+
 def write_report(
     study: str,
     eval_paths: Iterable[str | os.PathLike],
@@ -130,10 +141,12 @@ def write_report(
     """Aggregate a study's records and write its four report files atomically."""
     ref = paper_reference(study)
     records = load_records(eval_paths)
-    train_s = {tuple(r[k] for k in ID_COLUMNS): r.get("wall_s") for r in map(read_json, train_paths)}
-    records["train_s"] = [
-        train_s.get(tuple(row)) for row in records[list(ID_COLUMNS)].itertuples(index=False)
-    ]
+    trained = {tuple(r[k] for k in ID_COLUMNS): r for r in map(read_json, train_paths)}
+    keys = [tuple(row) for row in records[list(ID_COLUMNS)].itertuples(index=False)]
+    for column, field in TRAIN_COLUMNS.items():
+        values = [trained.get(k, {}).get(field) for k in keys]
+        if any(v is not None for v in values):
+            records[column] = values
     table = summarise(
         records,
         {k: v for k, v in ref.items() if k not in ("source", "claims")},

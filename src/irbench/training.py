@@ -108,16 +108,22 @@ def train_variant(
     device: str = "auto",
     on_epoch: EpochCallback | None = None,
     log: Callable[[str], None] = print,
+    init_state: Mapping[str, torch.Tensor] | None = None,
+    region_mask: torch.Tensor | None = None,
 ) -> TrainResult:
     """Train the variant `spec` ({model, train, objective, attack}) for one seed on a prepared dataset.
 
     With `checkpoint_path`, a checkpoint is written after every epoch and a matching one (same spec and
-    seed) is resumed from, so a job killed mid-way continues from its last finished epoch.
+    seed) is resumed from, so a job killed mid-way continues from its last finished epoch. `init_state`
+    starts from given weights (refinement); `region_mask` (N, H, W) bool, one per training image, is
+    augmented with its image and handed to objectives that take a `mask` (flagged regions).
     """
     t = spec["train"]
     dev = pick_device(device)
     gen = seed_everything(seed)
     full = load_split(data_path, "train", dev, raw=True)  # uint8 on the device; batches become float
+    if region_mask is not None:
+        full.extras["region_mask"] = region_mask.to(dev, torch.uint8)[:, None]
     if has_split(data_path, "val"):  # a dataset with its own validation split (MER: 80/10/10)
         train, val = full, load_split(data_path, "val", dev)
     else:
@@ -127,7 +133,9 @@ def train_variant(
     model = build_model(
         spec["model"], n_classes=full.meta.get("n_classes", 0), in_channels=full.x.shape[1]
     ).to(dev)
-    if hasattr(model, "normalize"):
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    elif hasattr(model, "normalize"):
         model.normalize.set_stats(*channel_stats(train.x))
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)
@@ -163,10 +171,16 @@ def train_variant(
         loss_sum, correct, seen = 0.0, 0, 0
         for i in range(0, len(train), t["batch_size"]):
             idx = perm[i : i + t["batch_size"]]
-            xb = to_unit(augment(train.x[idx], t["augment"], gen))
             yb = train.y[idx]
+            kwargs = {}
+            if getattr(objective, "uses_region_mask", False):  # the mask moves with its image
+                mask = train.extras["region_mask"][idx].to(train.x.dtype)
+                both = augment(torch.cat([train.x[idx], mask], 1), t["augment"], gen)
+                xb, kwargs["mask"] = to_unit(both[:, :-1]), both[:, -1:].bool()
+            else:
+                xb = to_unit(augment(train.x[idx], t["augment"], gen))
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                loss, out = objective(model, xb, yb, epoch)
+                loss, out = objective(model, xb, yb, epoch, **kwargs)
             if not torch.isfinite(loss):
                 raise IrbenchError(
                     f"training diverged: loss is {loss.item()} at epoch {epoch + 1}, step "
