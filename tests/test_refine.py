@@ -146,3 +146,45 @@ def test_refinement_runs_rounds_scores_flags_and_is_seeded(tiny_data, tmp_path):
     assert a.info["rounds"] == [
         {**r, "lime_s": a.info["rounds"][i]["lime_s"]} for i, r in enumerate(b.info["rounds"])
     ]
+
+
+def test_a_killed_refinement_resumes_from_its_round_checkpoints(tiny_data, tmp_path):
+    base = build_model(SPEC["model"], n_classes=2)
+    save_torch({"state_dict": base.state_dict(), "info": {}}, tmp_path / "base.pt")
+    spec = {**SPEC, "train": {**SPEC["train"], "epochs": 2}}
+    full = refine_variant(tiny_data, spec, tmp_path / "base.pt", seed=2, log=lambda m: None)
+    ckpt = tmp_path / "ckpt.pt"
+    # a run that stopped after round 1 and one epoch of round 2: its checkpoints, as a killed job leaves them
+    from irbench.training import train_variant
+
+    calls = []
+
+    def stop_in_round_two(row):
+        calls.append(row)
+        if len(calls) == 4:  # round 2, epoch 2: epoch 1 of round 2 is checkpointed
+            raise KeyboardInterrupt
+
+    import irbench.refine as refine_module
+
+    original = refine_module.train_variant
+
+    def wrapped(*args, **kwargs):
+        return original(*args, on_epoch=stop_in_round_two, **kwargs)
+
+    refine_module.train_variant = wrapped
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            refine_variant(
+                tiny_data, spec, tmp_path / "base.pt", seed=2, checkpoint_path=ckpt, log=lambda m: None
+            )
+    finally:
+        refine_module.train_variant = original
+    assert (tmp_path / "ckpt.pt.round1").exists() and (tmp_path / "ckpt.pt.round2").exists()
+    logs = []
+    resumed = refine_variant(
+        tiny_data, spec, tmp_path / "base.pt", seed=2, checkpoint_path=ckpt, log=logs.append
+    )
+    assert any("resuming" in m and "after epoch 1" in m for m in logs)
+    assert all(torch.equal(full.state_dict[k], resumed.state_dict[k]) for k in full.state_dict)
+    assert not list(tmp_path.glob("ckpt.pt.round*"))
+    assert train_variant is original

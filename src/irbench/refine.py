@@ -128,14 +128,18 @@ def refine_variant(
             init_state=state,
             region_mask=region,
         )
-        if ckpt and os.path.exists(ckpt):
-            os.remove(ckpt)
         info["retrain_s"] += time.perf_counter() - t0
         info["lime_s"] += lime_s
         state = result.state_dict
         history += [{**h, "round": rnd + 1} for h in result.history]
         info["rounds"].append(row)
     assert result is not None  # rounds >= 1 (schema)
+    # the round checkpoints stay until the last round ends: a job killed in round k redoes the (seeded,
+    # identical) explanations of rounds 1..k but no finished retraining
+    for rnd in range(r["rounds"]):
+        ckpt = f"{checkpoint_path}.round{rnd + 1}" if checkpoint_path else None
+        if ckpt and os.path.exists(ckpt):
+            os.remove(ckpt)
     # the flags of round 1 judge the rule on the baseline model (later rounds explain refined models)
     info.update({k: v for k, v in info["rounds"][0].items() if k.startswith("flag_")})
     info["lime_s"], info["retrain_s"] = round(info["lime_s"], 2), round(info["retrain_s"], 2)
