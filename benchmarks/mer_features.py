@@ -6,7 +6,7 @@ cores. Files: the real recordings in ../shared/data/audio (61 s and 46 s Ogg Vor
 Then training samples/s of the paper's full-width network (A2E and, in an adversarial epoch, aA2E) with
 the paper's batch of 8 on 313x149 excerpts, on the best local device (bf16 autocast on CUDA).
 
-Usage: .venv/bin/python benchmarks/mer_features.py [--copies 8] [--train-clips 40]
+Usage: .venv/bin/python benchmarks/mer_features.py [--copies 32] [--train-clips 40]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def make_files(folder: Path, copies: int) -> list[Path]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--copies", type=int, default=8)
+    ap.add_argument("--copies", type=int, default=32)
     ap.add_argument("--train-clips", type=int, default=40, help="synthetic clips for the training benchmark")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
