@@ -139,7 +139,7 @@ def test_refinement_runs_rounds_scores_flags_and_is_seeded(tiny_data, tmp_path):
     save_torch({"state_dict": base.state_dict(), "info": {}}, tmp_path / "base.pt")
     a = refine_variant(tiny_data, SPEC, tmp_path / "base.pt", seed=1, log=lambda m: None)
     assert [r["round"] for r in a.info["rounds"]] == [1, 2] and len(a.history) == 2
-    assert a.info["lime_s"] > 0 and a.info["retrain_s"] > 0
+    assert a.info["lime_s"] > 0 and a.info["retrain_s"] > 0 and a.info["seed"] == 1
     assert 0 <= a.info["flag_precision"] <= 1 and 0 <= a.info["flag_recall"] <= 1
     b = refine_variant(tiny_data, SPEC, tmp_path / "base.pt", seed=1, log=lambda m: None)
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)

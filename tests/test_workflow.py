@@ -238,6 +238,8 @@ def test_lime_study_refines_evaluates_and_draws_its_figures(done):
     assert [r["eps"] for r in record["sweep"]] == [0.0313725]
     trained = json.loads((done / "results/lime/models/synthetic_cue/refined_rrr/seed1.json").read_text())
     assert [r["round"] for r in trained["rounds"]] == [1] and trained["rounds"][0]["explained"] == 4
+    assert trained["seed"] == 1
+    assert table[["train_s_std", "lime_s_std"]].drop(index="baseline").notna().all().all()  # both seeds
     for name in ("attributions_seed0", "robustness", "corruptions"):
         figure = done / f"results/figures/lime_synthetic_cue_{name}.png"
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name

@@ -144,4 +144,5 @@ def refine_variant(
     info.update({k: v for k, v in info["rounds"][0].items() if k.startswith("flag_")})
     info["lime_s"], info["retrain_s"] = round(info["lime_s"], 2), round(info["retrain_s"], 2)
     info.update({k: v for k, v in result.info.items() if k not in info})
+    info["seed"] = seed  # (round r retrains with seed + r - 1; the job's seed is this one)
     return TrainResult(state, history, result.best_epoch, result.best_score, info)
