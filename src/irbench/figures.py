@@ -145,6 +145,12 @@ SWEEP_LABELS = {
 }
 
 
+def _eps_tick(eps: float) -> str:
+    """An eps as k/255 where it is one (image attacks), else its value."""
+    k = eps * 255
+    return f"{round(k)}/255" if abs(k - round(k)) < 1e-3 and k >= 0.5 else f"{eps:g}"
+
+
 def robustness_curves(
     record_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str, *, log_x: bool = True
 ) -> None:
@@ -173,6 +179,8 @@ def robustness_curves(
             ax.fill_between(eps, mean - std, mean + std, alpha=0.15)
         if log_x:
             ax.set_xscale("log")
+        ax.set_xticks(eps, [_eps_tick(e) for e in eps], fontsize=7)
+        ax.minorticks_off()
         ax.set_xlabel("attack eps (L-inf)")
         ax.set_ylabel(SWEEP_LABELS.get(metric, metric))
         ax.grid(alpha=0.3)
