@@ -38,7 +38,11 @@ rule attribution_figure:
         ),
     params:
         title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}: "
-        + ("LIME, superpixel weights for the true class" if wc.study == "lime" else "Integrated Gradients and SHAP"),
+        + (
+            "LIME, superpixel weights for the true class"
+            if "lime" in eval_spec(CFG, wc.study, wc.dataset)
+            else "Integrated Gradients and SHAP"
+        ),
     log:
         "logs/report/{study}_{dataset}_attributions_seed{seed}.log",
     conda:

@@ -24,6 +24,7 @@ from irbench.data.tensors import load_split, to_unit
 from irbench.explain.lime_batch import Explanation, explain_batch
 from irbench.io import load_torch
 from irbench.models import build_model
+from irbench.seeding import pick_device
 from irbench.training import TrainResult, train_variant
 
 
@@ -93,7 +94,7 @@ def refine_variant(
     for rnd in range(r["rounds"]):
         model = build_model(spec["model"], n_classes=n_classes, in_channels=train.x.shape[1])
         model.load_state_dict(state)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = pick_device()
         model.to(device).eval()
         idx = torch.randperm(len(train), generator=pick)[: r["n_explain"]]
         t0 = time.perf_counter()
