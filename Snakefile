@@ -1,4 +1,4 @@
-# irbench: are interpretable models more robust, and robust models more interpretable?
+# irbench: are interpretable models more robust, and are robust models more interpretable?
 # The DAG: prepare data -> train every (study, dataset, variant, seed) -> evaluate -> report tables.
 # Configuration: params.yaml only, validated before any job starts (rules/common.smk).
 
@@ -22,17 +22,12 @@ include: "rules/report.smk"
 
 localrules:
     all,
-    vision,
-    mer,
     report,
     prepare_dataset,
     aggregate,
     report_page,
-    attribution_figure,
-    visualisation_figure,
-    robustness_figure,
-    corruption_figure,
-    lime,
+    seed_figure,
+    study_figure,
 
 
 rule all:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from irbench.attacks import pgd
+from irbench.attacks.projected import pgd
 from irbench.augment import augment
 from irbench.data.tensors import to_unit
 from irbench.models import build_model

@@ -1,30 +1,25 @@
 # Helpers for the rules: validated configuration and the file lists that targets expand to.
+# No study, probe or dataset is named here: everything comes from params.yaml and the registries.
 
 import os
 
-from snakemake.utils import validate
-
-from irbench.config import config_hash, dataset_spec, eval_spec, resolve, study_seeds, train_spec
-from irbench.datasets import check_dataset_folders
+from irbench.config import check_inputs, config_hash, dataset_spec, eval_spec, resolve, study_seeds, train_spec
 from irbench.io import ensure_writable_dir
-from irbench.metrics.inception import check_fid_weights
+from irbench.probes import figures_of, input_files
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
-# One-line error naming the key first; then Snakemake's own validation against the same schema.
+# Validated against the schema generated from the registries (one-line error naming the key), then the
+# files the configuration names (dataset folders, weights) are checked: all before any job starts.
 CFG = resolve(config)
-validate(config, "../src/irbench/params.schema.yaml")
-check_dataset_folders(
-    CFG["datasets"], sorted({d for s in CFG["studies"] for d in CFG[s]["datasets"]})
-)
-check_fid_weights(CFG)
+check_inputs(CFG)
 
 ensure_writable_dir("results")
 
 
 wildcard_constraints:
-    study="[a-z]+",
+    study="[a-z][a-z0-9]*",
     dataset="[A-Za-z0-9_]+",
     variant="[A-Za-z0-9_]+",
     seed=r"\d+",
@@ -41,39 +36,28 @@ def eval_records(study):
     return [f"results/{study}/eval/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
-def interpret_records(study):
-    """Every per-seed generation/inversion record of a study (those with `evaluate.visualise`)."""
-    if "visualise" not in CFG[study]["evaluate"]:
-        return []
-    return [f"results/{study}/interpret/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
-
-
 def train_records(study):
     """Every per-seed training metrics file of a study."""
     return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
-# Per-seed figures and the evaluate key that makes them: attributions (IG/SHAP or LIME galleries),
-# generation/inversion and feature visualisation.
-FIGURE_KINDS = (
-    ("attributions", "attributions"),
-    ("attributions", "lime"),
-    ("visualisations", "visualise"),
-    ("features", "visualise"),
-)
-
-
 def figure_files(study):
-    """The figures of a study per dataset: those of FIGURE_KINDS (first seed) its evaluation makes,
-    robustness curves (`evaluate.sweep`) and the corruption heatmap (`evaluate.corruptions`)."""
-    ev, datasets, first = CFG[study]["evaluate"], CFG[study]["datasets"], study_seeds(CFG, study)[0]
-    kinds = list(dict.fromkeys(k for k, key in FIGURE_KINDS if key in ev))
-    files = [f"results/figures/{study}_{d}_{k}_seed{first}.png" for d in datasets for k in kinds]
-    if "sweep" in ev:
-        files += [f"results/figures/{study}_{d}_robustness.png" for d in datasets]
-    if "corruptions" in ev:
-        files += [f"results/figures/{study}_{d}_corruptions.png" for d in datasets]
-    return files
+    """The figures the study's probes draw, per dataset: per-seed ones for its first seed."""
+    first = study_seeds(CFG, study)[0]
+    return [
+        f"results/figures/{study}_{d}_{kind}_seed{first}.png" if fig.per_seed else f"results/figures/{study}_{d}_{kind}.png"
+        for d in CFG[study]["datasets"]
+        for kind, (_, fig) in figures_of(eval_spec(CFG, study, d)).items()
+    ]
+
+
+def figure_params(wc):
+    """The probe that draws a figure, its settings, the figure's title and caption."""
+    spec = eval_spec(CFG, wc.study, wc.dataset)
+    probe, fig = figures_of(spec)[wc.kind]
+    title = f"{wc.study} {wc.dataset}" + (f" seed {wc.seed}" if "seed" in wc.keys() else "")
+    caption = fig.caption.format(study=wc.study, dataset=wc.dataset)
+    return {"probe": probe, "spec": spec[probe], "title": title, "caption": caption}
 
 
 def table_files(study):
@@ -98,11 +82,15 @@ def refine_base(wc):
     return [f"results/{wc.study}/models/{wc.dataset}/{r['from']}/seed{wc.seed}.pt"] if r else []
 
 
-def corruption_file(wc):
-    """The corrupted test images an evaluation scores (studies with `evaluate.corruptions`), else none."""
-    if "corruptions" not in eval_spec(CFG, wc.study, wc.dataset):
-        return []
-    return f"results/{wc.study}/data/{wc.dataset}.corrupt.pt"
+def evaluate_inputs(wc):
+    """The data, the trained model and the extra files the study's probes read (e.g. corrupted images)."""
+    model = f"results/{wc.study}/models/{wc.dataset}/{wc.variant}/seed{wc.seed}"
+    return {
+        "data": f"results/{wc.study}/data/{wc.dataset}.pt",
+        "model": f"{model}.pt",
+        "train_metrics": f"{model}.json",
+        **input_files(eval_spec(CFG, wc.study, wc.dataset), wc.study, wc.dataset),
+    }
 
 
 def train_hash(wc):

@@ -18,17 +18,13 @@ rule corrupt_dataset:
         "../workflow_scripts/corrupt_dataset.py"
 
 
+# One job per trained model: the probes the study's `evaluate` section names, one record.
 rule evaluate:
-    wildcard_constraints:
-        study="vision|lime",
     input:
-        data="results/{study}/data/{dataset}.pt",
-        model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
-        train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
-        corruptions=corruption_file,
+        unpack(evaluate_inputs),
     output:
         record="results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
-        attributions="results/{study}/eval/{dataset}/{variant}/seed{seed}.attr.pt",
+        artifacts="results/{study}/eval/{dataset}/{variant}/seed{seed}.artifacts.pt",
     params:
         study="{study}",
         dataset="{dataset}",
@@ -39,69 +35,11 @@ rule evaluate:
         config_hash=train_hash,
     log:
         "logs/{study}/evaluate/{dataset}/{variant}/seed{seed}.log",
-    conda:
-        "../envs/irbench.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    script:
-        "../workflow_scripts/evaluate.py"
-
-
-rule evaluate_regression:
-    wildcard_constraints:
-        study="mer",
-    input:
-        data="results/{study}/data/{dataset}.pt",
-        model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
-        train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
-    output:
-        record="results/{study}/eval/{dataset}/{variant}/seed{seed}.json",
-    params:
-        study="{study}",
-        dataset="{dataset}",
-        variant="{variant}",
-        seed=lambda wc: int(wc.seed),
-        model=lambda wc: train_params(wc)["model"],
-        spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset),
-        config_hash=train_hash,
-    log:
-        "logs/{study}/evaluate/{dataset}/{variant}/seed{seed}.log",
-    conda:
-        "../envs/irbench.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    script:
-        "../workflow_scripts/evaluate.py"
-
-
-rule interpret:
-    input:
-        data="results/{study}/data/{dataset}.pt",
-        model="results/{study}/models/{dataset}/{variant}/seed{seed}.pt",
-        train_metrics="results/{study}/models/{dataset}/{variant}/seed{seed}.json",
-    output:
-        record="results/{study}/interpret/{dataset}/{variant}/seed{seed}.json",
-        images="results/{study}/interpret/{dataset}/{variant}/seed{seed}.images.pt",
-    params:
-        study="{study}",
-        dataset="{dataset}",
-        variant="{variant}",
-        seed=lambda wc: int(wc.seed),
-        model=lambda wc: train_params(wc)["model"],
-        spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["visualise"],
-        batch_size=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["batch_size"],
-        config_hash=train_hash,
-    log:
-        "logs/{study}/interpret/{dataset}/{variant}/seed{seed}.log",
     conda:
         "../envs/irbench.yaml"
     threads: 1
     resources:
         mem_mb=8000,
-        runtime=60,
+        runtime=90,
     script:
-        "../workflow_scripts/interpret.py"
+        "../workflow_scripts/evaluate.py"

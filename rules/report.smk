@@ -1,6 +1,6 @@
 rule aggregate:
     input:
-        evals=lambda wc: eval_records(wc.study) + interpret_records(wc.study),
+        evals=lambda wc: eval_records(wc.study),
         train=lambda wc: train_records(wc.study),
     output:
         csv=report(
@@ -23,62 +23,37 @@ rule aggregate:
         "../workflow_scripts/aggregate.py"
 
 
-rule attribution_figure:
+# A figure of one seed (attribution maps, generated images, ...), drawn from every variant's artifacts.
+rule seed_figure:
     input:
         lambda wc: [
-            f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{wc.seed}.attr.pt"
-            for v in CFG[wc.study]["variants"]
-        ],
-    output:
-        report(
-            "results/figures/{study}_{dataset}_attributions_seed{seed}.png",
-            caption="../report/attributions.rst",
-            category="{study}",
-            subcategory="attributions",
-        ),
-    params:
-        title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}: "
-        + (
-            "LIME, superpixel weights for the true class"
-            if "lime" in eval_spec(CFG, wc.study, wc.dataset)
-            else "Integrated Gradients and SHAP"
-        ),
-    log:
-        "logs/report/{study}_{dataset}_attributions_seed{seed}.log",
-    conda:
-        "../envs/irbench.yaml"
-    script:
-        "../workflow_scripts/attribution_figure.py"
-
-
-rule visualisation_figure:
-    input:
-        lambda wc: [
-            f"results/{wc.study}/interpret/{wc.dataset}/{v}/seed{wc.seed}.images.pt"
+            f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{wc.seed}.artifacts.pt"
             for v in CFG[wc.study]["variants"]
         ],
     output:
         report(
             "results/figures/{study}_{dataset}_{kind}_seed{seed}.png",
-            caption="../report/visualisation.rst",
+            caption="../report/figure.rst",
             category="{study}",
             subcategory="{kind}",
         ),
     wildcard_constraints:
-        kind="visualisations|features",
+        kind="[a-z]+",
     params:
-        kind="{kind}",
-        n_inversions=lambda wc: eval_spec(CFG, wc.study, wc.dataset)["visualise"]["n_inversions_shown"],
-        title=lambda wc: f"{wc.study} {wc.dataset} seed {wc.seed}",
+        probe=lambda wc: figure_params(wc)["probe"],
+        spec=lambda wc: figure_params(wc)["spec"],
+        title=lambda wc: figure_params(wc)["title"],
+        caption=lambda wc: figure_params(wc)["caption"],
     log:
         "logs/report/{study}_{dataset}_{kind}_seed{seed}.log",
     conda:
         "../envs/irbench.yaml"
     script:
-        "../workflow_scripts/visualisation_figure.py"
+        "../workflow_scripts/figure.py"
 
 
-rule robustness_figure:
+# A figure over seeds (robustness curves, corruption heatmap), drawn from every variant's and seed's records.
+rule study_figure:
     input:
         lambda wc: [
             f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{s}.json"
@@ -87,49 +62,30 @@ rule robustness_figure:
         ],
     output:
         report(
-            "results/figures/{study}_{dataset}_robustness.png",
-            caption="../report/robustness.rst",
+            "results/figures/{study}_{dataset}_{kind}.png",
+            caption="../report/figure.rst",
             category="{study}",
-            subcategory="robustness",
+            subcategory="{kind}",
         ),
+    wildcard_constraints:
+        kind="[a-z]+",
     params:
-        title=lambda wc: f"{wc.study} {wc.dataset}",
+        probe=lambda wc: figure_params(wc)["probe"],
+        spec=lambda wc: figure_params(wc)["spec"],
+        title=lambda wc: figure_params(wc)["title"],
+        caption=lambda wc: figure_params(wc)["caption"],
     log:
-        "logs/report/{study}_{dataset}_robustness.log",
+        "logs/report/{study}_{dataset}_{kind}.log",
     conda:
         "../envs/irbench.yaml"
     script:
-        "../workflow_scripts/robustness_figure.py"
-
-
-rule corruption_figure:
-    input:
-        lambda wc: [
-            f"results/{wc.study}/eval/{wc.dataset}/{v}/seed{s}.json"
-            for v in CFG[wc.study]["variants"]
-            for s in study_seeds(CFG, wc.study)
-        ],
-    output:
-        report(
-            "results/figures/{study}_{dataset}_corruptions.png",
-            caption="../report/corruptions.rst",
-            category="{study}",
-            subcategory="corruptions",
-        ),
-    params:
-        title=lambda wc: f"{wc.study} {wc.dataset}",
-    log:
-        "logs/report/{study}_{dataset}_corruptions.log",
-    conda:
-        "../envs/irbench.yaml"
-    script:
-        "../workflow_scripts/corruption_figure.py"
+        "../workflow_scripts/figure.py"
 
 
 rule report_page:
     input:
         tables=[f"results/tables/{s}.csv" for s in CFG["studies"]],
-        records=[f for s in CFG["studies"] for f in eval_records(s) + interpret_records(s)],
+        records=[f for s in CFG["studies"] for f in eval_records(s)],
         train=[f for s in CFG["studies"] for f in train_records(s)],
         figures=[f for s in CFG["studies"] for f in figure_files(s)],
     output:
@@ -137,11 +93,7 @@ rule report_page:
         md="results/report.md",
     params:
         studies={
-            s: {
-                "records": eval_records(s) + interpret_records(s),
-                "train": train_records(s),
-                "figures": figure_files(s),
-            }
+            s: {"records": eval_records(s), "train": train_records(s), "figures": figure_files(s)}
             for s in CFG["studies"]
         },
         config_hash=config_hash(CFG),
@@ -153,19 +105,15 @@ rule report_page:
         "../workflow_scripts/report_page.py"
 
 
-rule vision:
-    input:
-        eval_records("vision") + interpret_records("vision") if "vision" in CFG["studies"] else [],
+# One target per configured study (`snakemake <study>`): its evaluation records and tables.
+for _study in CFG["studies"]:
 
-
-rule mer:
-    input:
-        eval_records("mer") if "mer" in CFG["studies"] else [],
-
-
-rule lime:
-    input:
-        eval_records("lime") if "lime" in CFG["studies"] else [],
+    rule:
+        name:
+            _study
+        localrule: True
+        input:
+            eval_records(_study) + table_files(_study),
 
 
 rule report:

@@ -35,3 +35,22 @@ def tiny_dataset(tmp_path_factory) -> Path:
     }
     prepare_dataset(spec, path)
     return path
+
+
+def probe_context(model, x, y, extras=None, *, task="classification", meta=None, seed=0, batch_size=16, **kw):
+    """A ProbeContext on CPU whose test split and scored items are (x, y, extras)."""
+    from irbench.data.tensors import Split
+    from irbench.probes import ProbeContext
+
+    split = Split(x, y, dict(extras or {}), dict(meta or {}))
+    return ProbeContext(
+        model=model.eval(),
+        test=split,
+        scored=split,
+        device=torch.device("cpu"),
+        seed=seed,
+        variant=kw.pop("variant", "v"),
+        batch_size=batch_size,
+        task=task,
+        **kw,
+    )

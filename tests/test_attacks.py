@@ -3,7 +3,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from irbench.attacks import bim, fgsm, pgd, project, run_attack
+from irbench.attacks import project, run_attack
+from irbench.attacks.bim import bim
+from irbench.attacks.fgsm import fgsm
+from irbench.attacks.projected import pgd
+from irbench.errors import IrbenchError
 
 
 def _classifier(seed=0):
@@ -91,5 +95,5 @@ def test_run_attack_dispatches_on_the_configuration_entry():
         model, x, y, F.cross_entropy, eps=0.05, step=2.5 * 0.05 / 5, steps=5, norm="linf", random_start=False
     )
     assert torch.equal(run_attack(model, x, y, F.cross_entropy, spec), expected)
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(IrbenchError, match="unknown attack 'cw' .expected one of: .*pgd"):
         run_attack(model, x, y, F.cross_entropy, {**spec, "method": "cw"})

@@ -3,6 +3,8 @@ from torch import nn
 
 from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
 
+from .conftest import probe_context
+
 
 def _pixel_model():
     """A linear classifier that only looks at the top-left pixel block."""
@@ -44,26 +46,22 @@ def test_mask_mass_of_uniform_attributions_equals_mask_area():
     assert torch.allclose(mask_mass(attr, mask), torch.full((2,), 0.25))
 
 
-def test_battery_reports_mass_per_method_and_mask_and_figure_is_written(tmp_path):
-    from irbench.evaluation import attribution_battery
-    from irbench.figures import attribution_grid
-    from irbench.io import save_torch
+def test_probe_reports_mass_per_method_and_mask_and_its_figure_is_drawn(tmp_path):
+    from irbench.probes import PROBES
 
-    model, x = _pixel_model(), torch.rand(5, 3, 4, 4)
-    y = torch.ones(5, dtype=torch.long)
-    mask = torch.zeros(5, 4, 4, dtype=torch.bool)
+    model, x = _pixel_model(), torch.rand(8, 3, 4, 4)
+    y = torch.ones(8, dtype=torch.long)
+    mask = torch.zeros(8, 4, 4, dtype=torch.bool)
     mask[:, :2, :2] = True
-    spec = {"ig_steps": 8, "internal_batch_size": 16, "shap_samples": 4}
-    metrics, attrs = attribution_battery(
-        model, x, y, torch.rand(3, 3, 4, 4), spec, {"object": mask, "cue": ~mask}
-    )
-    assert metrics["ig_object_mass"] > 0.99 and metrics["shap_cue_mass"] < 0.01
-    files = []
+    spec = {"n_images": 5, "n_baselines": 3, "n_figure": 2, "ig_steps": 8, "internal_batch_size": 16}
+    probe = PROBES.get("attributions")
+    payloads = []
     for variant in ("standard", "l2_robust"):
-        files.append(tmp_path / f"{variant}.attr.pt")
-        save_torch(
-            {"images": x[:2], "labels": y[:2], "variant": variant, **{k: v[:2] for k, v in attrs.items()}},
-            files[-1],
-        )
-    attribution_grid(files, tmp_path / "grid.png", "test")
+        ctx = probe_context(model, x, y, {"object_mask": mask, "cue_mask": ~mask}, variant=variant)
+        out = probe.run(ctx, {**spec, "shap_samples": 4})
+        assert out.metrics["ig_object_mass"] > 0.99 and out.metrics["shap_cue_mass"] < 0.01
+        assert out.artifacts["ig"].shape == (2, 3, 4, 4) and out.artifacts["variant"] == variant
+        payloads.append(out.artifacts)
+    (figure,) = probe.figures
+    figure.draw(payloads, str(tmp_path / "grid.png"), "test", spec)
     assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"

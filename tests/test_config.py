@@ -145,7 +145,7 @@ def test_soundtracks_dataset_needs_a_known_midlevel_targets_choice():
         resolve(cfg)
 
 
-def test_refined_variant_must_refine_another_variant_and_lime_needs_its_gallery():
+def test_refined_variant_must_refine_another_variant_and_probes_suit_the_task():
     cfg = _raw()
     cfg["lime"] = copy.deepcopy(cfg["lime"])
     cfg["lime"]["variants"]["refined"]["refine"]["from"] = "basline"
@@ -153,10 +153,17 @@ def test_refined_variant_must_refine_another_variant_and_lime_needs_its_gallery(
         IrbenchError, match=r"'lime.variants.refined.refine.from' = 'basline' is not another variant"
     ):
         resolve(cfg)
-    cfg = _raw(scale="paper")  # (the quick overlay would add a gallery back)
-    cfg["lime"] = copy.deepcopy(cfg["lime"])
-    del cfg["lime"]["evaluate"]["lime"]
-    with pytest.raises(IrbenchError, match=r"key 'lime.evaluate' is missing 'lime'"):
+    cfg = _raw()
+    cfg["mer"] = copy.deepcopy(cfg["mer"])
+    cfg["mer"]["evaluate"]["cue_following"] = {}
+    with pytest.raises(
+        IrbenchError, match=r"'mer.evaluate.cue_following': .*classification models, but dataset 'synthetic_mer'"
+    ):
+        resolve(cfg)
+    cfg = _raw()
+    cfg["mer"] = copy.deepcopy(cfg["mer"])
+    del cfg["mer"]["evaluate"]["clean"]
+    with pytest.raises(IrbenchError, match=r"'mer.evaluate': probe 'attacks' reads probe 'clean'"):
         resolve(cfg)
     cfg = _raw()
     cfg["lime"] = copy.deepcopy(cfg["lime"])

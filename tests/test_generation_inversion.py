@@ -106,18 +106,16 @@ def test_visual_battery_metrics_images_and_seeding():
 def test_visualisation_and_feature_figures_for_two_models(tmp_path):
     from irbench.explain.visual import visual_battery
     from irbench.figures import feature_grid, visualisation_grid
-    from irbench.io import save_torch
     from irbench.metrics.inception import RandomFeatures
 
     x, y = _data(30)
-    files = []
+    payloads = []
     for i, variant in enumerate(("standard", "robust")):
         torch.manual_seed(i)
         model = build_model({"arch": "resnet18", "width": 4}, n_classes=3).eval()
         _, images = visual_battery(model, x, y, 3, SPEC, RandomFeatures(0), seed=0, batch_size=8)
-        files.append(tmp_path / f"{variant}.pt")
-        save_torch({**images, "variant": variant, "seed": 0}, files[-1])
-    visualisation_grid(files, tmp_path / "v.png", "t", n_inversions=2)
-    feature_grid(files, tmp_path / "f.png", "t")
+        payloads.append({**images, "variant": variant, "seed": 0})
+    visualisation_grid(payloads, tmp_path / "v.png", "t", n_inversions=2)
+    feature_grid(payloads, tmp_path / "f.png", "t")
     for name in ("v.png", "f.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"

@@ -2,9 +2,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from irbench.evaluation import eps_sweep, eps_to_threshold, evaluate_regressor
+from irbench.evaluation import eps_sweep, eps_to_threshold
 from irbench.metrics.regression import mae, mean_pearson, pearson_per_column
 from irbench.models.vgg import MERNet
+from irbench.probes import run_probes
+
+from .conftest import probe_context
 
 
 def test_network_shapes_heads_and_width():
@@ -44,7 +47,8 @@ def _fitted():
 def test_bim_regression_respects_eps_and_hurts_correlation():
     model, x, y = _fitted()
     attack = {"method": "bim", "norm": "linf", "eps": 0.05, "step": 0.02, "steps": 5}
-    m = evaluate_regressor(model, x, y, {"bim": attack}, batch_size=16)
+    ctx = probe_context(model, x, y, task="regression", meta={"n_emotions": 2})
+    m, _, _ = run_probes(ctx, {"clean": {}, "attacks": {"bim": attack}})
     assert m["corr_clean"] > 0.95 and m["corr_bim"] < m["corr_clean"]
     assert m["corr_drop_bim"] == pytest.approx(m["corr_clean"] - m["corr_bim"])
     assert m["norm_bim"] <= 0.05 * 4 + 1e-6  # L-inf bound holds: L2 <= eps * sqrt(16)

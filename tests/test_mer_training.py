@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from irbench.datasets import prepare_dataset
-from irbench.objectives import mer
+from irbench.objectives.mer import mer
 from irbench.training import train_variant
 
 TRAIN = {

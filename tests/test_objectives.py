@@ -2,7 +2,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from irbench.objectives import adversarial, build_objective
+from irbench.objectives import build_objective
+from irbench.objectives.adversarial import adversarial
 
 
 def _setup():

@@ -9,7 +9,7 @@ from irbench.data.tensors import save_dataset
 from irbench.explain.lime_batch import Explanation
 from irbench.io import save_torch
 from irbench.models import build_model
-from irbench.objectives import fill_regions, refine, rrr_penalty
+from irbench.objectives.refine import fill_regions, refine, rrr_penalty
 from irbench.refine import central_box, flag_regions, flag_scores, refine_variant
 
 RULE = {

@@ -1,8 +1,8 @@
 import pandas as pd
 
 from irbench.io import write_json
-from irbench.report import write_report
 from irbench.report_page import StudyInputs, build_report, package_versions
+from irbench.tables import write_report
 
 
 def _study(tmp_path):

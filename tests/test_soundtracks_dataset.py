@@ -11,7 +11,7 @@ from irbench.data.tensors import load_split
 from irbench.datasets import check_dataset_folders, prepare_dataset
 from irbench.errors import IrbenchError
 from irbench.models.vgg import MERNet
-from irbench.objectives import masked_mse, mer_loss
+from irbench.objectives.mer import masked_mse, mer_loss
 
 N_CLIPS, N_OTHER = 20, 6
 

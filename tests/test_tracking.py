@@ -1,7 +1,8 @@
 import mlflow
 import pytest
 
-from irbench.tracking import RunKey, flatten, mirror, tracking_uri
+from irbench.records import RunKey
+from irbench.tracking import flatten, mirror, tracking_uri
 
 
 @pytest.fixture

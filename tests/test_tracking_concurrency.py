@@ -16,7 +16,8 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from irbench.tracking import RunKey, mirror
+from irbench.records import RunKey
+from irbench.tracking import mirror
 
 SETTINGS = {
     "enabled": True,

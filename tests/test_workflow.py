@@ -31,11 +31,7 @@ PROJECT_FILES = [
     "envs",
     "dvc.yaml",
     ".dvcignore",
-    "src/irbench/params.schema.yaml",
-    "src/irbench/report.py",
-    "src/irbench/claims.py",
-    "src/irbench/report_page.py",
-    "src/irbench/reference.yaml",
+    "src/irbench",
 ]
 TINY = {
     "datasets": {
@@ -203,7 +199,7 @@ def test_report_page_shows_claims_tables_figures_and_provenance(done):
     # robustness curves, corruption heatmap
     assert page.count("data:image/png;base64,") == 7
     assert "refinement removes the reliance on the planted cue" in page
-    assert "configuration hash" in page and "snakemake" in page and "interpret" in page
+    assert "configuration hash" in page and "snakemake" in page and "evaluate" in page
     md = (done / "results/report.md").read_text()
     assert "## Claims" in md and "](figures/vision_synthetic_shapes_attributions_seed0.png)" in md
 
@@ -274,7 +270,7 @@ def test_every_job_is_mirrored_to_mlflow(done):
         assert child.data.tags["mlflow.parentRunId"] in parents
         assert {"study", "dataset", "variant", "seed", "config_hash", "git_commit"} <= set(child.data.tags)
         assert "train/train_loss" in child.data.metrics and "eval/acc_clean" in child.data.metrics
-        assert "interpret/fid" in child.data.metrics
+        assert "eval/fid" in child.data.metrics
         assert child.data.params["variant.objective"] in ("standard", "adversarial")
 
 
@@ -302,9 +298,7 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
     cfg = params(copy_of_done)
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
     write_params(copy_of_done, cfg)
-    expected = {"train": 2, "evaluate": 2, "interpret": 2, "aggregate": 1, "report_page": 1}
-    expected.update(attribution_figure=1, visualisation_figure=2)
-    expected["all"] = 1
+    expected = {"train": 2, "evaluate": 2, "aggregate": 1, "report_page": 1, "seed_figure": 3, "all": 1}
     assert planned(copy_of_done) == expected
     out = smk(copy_of_done, "-n")
     assert "variant=standard" not in out.stdout + out.stderr
@@ -405,7 +399,7 @@ def test_slurm_profile_plans_the_jobs(done):
     proc = run(done, str(BIN / "snakemake"), "--profile", "profiles/slurm", "-n", "--forceall")
     text = proc.stdout + proc.stderr
     assert re.search(r"^train\s+24$", text, flags=re.M), text  # vision 2 x 2, mer 5 x 2, lime 5 x 2
-    assert re.search(r"^interpret\s+4$", text, flags=re.M), text
+    assert re.search(r"^evaluate\s+24$", text, flags=re.M), text
 
 
 def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):

@@ -1,7 +1,7 @@
 """Aggregate a study's per-seed records into comparison tables (rules/report.smk)."""
 
 from irbench.joblog import run_job
-from irbench.report import write_report
+from irbench.tables import write_report
 
 out = snakemake.output
 

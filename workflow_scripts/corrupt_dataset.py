@@ -1,7 +1,7 @@
 """Build a dataset's corrupted test images once: the released CIFAR-10-C files, or generated corruptions."""
 
 from irbench.joblog import run_job
-from irbench.jobs import corrupt_job
+from irbench.jobs.corrupt import corrupt_job
 
 p = snakemake.params
 

@@ -1,10 +1,11 @@
-"""Evaluate one trained model with the study's battery and mirror it to MLflow (rules/evaluate.smk)."""
+"""Evaluate one trained model with the probes its study names; mirror to MLflow (rules/evaluate.smk)."""
 
 from irbench.joblog import run_job
-from irbench.jobs import evaluate_job
+from irbench.jobs.evaluate import evaluate_job
+from irbench.records import RunKey
 
 p = snakemake.params
-corrupted = getattr(snakemake.input, "corruptions", None)  # a path, or an empty list when not configured
+MODEL_INPUTS = ("data", "model", "train_metrics")
 
 
 def main(log):
@@ -12,17 +13,13 @@ def main(log):
         data=snakemake.input.data,
         model=snakemake.input.model,
         output=snakemake.output.record,
-        attr_output=getattr(snakemake.output, "attributions", None),  # classification only
-        study=p.study,
-        dataset=p.dataset,
-        variant=p.variant,
-        seed=p.seed,
+        artifacts_output=snakemake.output.artifacts,
+        key=RunKey(p.study, p.dataset, p.variant, p.seed, p.config_hash),
         model_spec=p.model,
         spec=p.spec,
-        config_hash=p.config_hash,
         mlflow_settings=snakemake.config["mlflow"],
+        inputs={k: v for k, v in snakemake.input.items() if k not in MODEL_INPUTS},
         log=log,
-        corruptions=corrupted if isinstance(corrupted, str) else None,
     )
 
 

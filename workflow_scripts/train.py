@@ -1,7 +1,8 @@
 """Train one variant for one seed and mirror it to MLflow (rules/train.smk)."""
 
 from irbench.joblog import run_job
-from irbench.jobs import train_job
+from irbench.jobs.train import train_job
+from irbench.records import RunKey
 
 p = snakemake.params
 
@@ -11,12 +12,8 @@ def main(log):
         data=snakemake.input.data,
         base_model=snakemake.input.base[0] if snakemake.input.base else None,
         outputs=snakemake.output,
-        study=p.study,
-        dataset=p.dataset,
-        variant=p.variant,
-        seed=p.seed,
+        key=RunKey(p.study, p.dataset, p.variant, p.seed, p.config_hash),
         spec=p.spec,
-        config_hash=p.config_hash,
         checkpoint=p.checkpoint,
         mlflow_settings=snakemake.config["mlflow"],
         log=log,

@@ -7,6 +7,7 @@ deep-merged on top when `scale: <name>` is chosen (the quick default shrinks dat
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ import yaml
 from irbench.errors import IrbenchError
 
 SCHEMA_PATH = Path(__file__).with_name("params.schema.yaml")
-STUDIES = ("vision", "mer", "lime")
+VARIANT_KEYS = ("objective", "model", "train", "attack")  # every variant may carry these
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -58,10 +59,72 @@ def _error_line(err: jsonschema.ValidationError, source: str) -> str:
     return f"{source}: key '{path}' = {err.instance!r} is invalid: {expected}"
 
 
+@functools.cache
+def schema() -> dict[str, Any]:
+    """params.schema.yaml completed from the registries: dataset kinds, models, attacks, objectives and
+    evaluation probes each contribute their names (the enumerations) and their own keys."""
+    from irbench.attacks import ATTACKS
+    from irbench.datasets import DATASETS
+    from irbench.models import MODELS
+    from irbench.objectives import OBJECTIVES
+    from irbench.probes import PROBES
+
+    out = load_yaml(SCHEMA_PATH)
+    defs = out["$defs"]
+    kinds = DATASETS.names()
+    defs["dataset"] = {
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": _enum(kinds, "a dataset kind")},
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": name}}},
+                "then": {
+                    "additionalProperties": False,
+                    "required": ["kind", *kind.schema.get("required", [])],
+                    "properties": {"kind": {"const": name}, **kind.schema.get("properties", {})},
+                },
+            }
+            for name, kind in DATASETS.items()
+        ],
+    }
+    defs["attack"]["properties"]["method"] = _enum(ATTACKS.names(), "an attack method")
+    model = defs["model"]["properties"]
+    model["arch"] = _enum(MODELS.names(), "a model name")
+    for _, m in MODELS.items():
+        model.update(m.schema)
+    variant = defs["variant"]
+    variant["properties"]["objective"] = _enum(OBJECTIVES.names(), "an objective")
+    for name, obj in OBJECTIVES.items():
+        variant["properties"].update(obj.schema.get("properties", {}))
+        if obj.schema.get("required"):
+            variant.setdefault("allOf", []).append(
+                {
+                    "if": {"properties": {"objective": {"const": name}}},
+                    "then": {"required": ["objective", *obj.schema["required"]]},
+                }
+            )
+    evaluate = defs["study"]["properties"]["evaluate"]
+    evaluate["properties"].update({key: probe.schema for key, probe in PROBES.items()})
+    return out
+
+
+def _enum(names: list[str], what: str) -> dict[str, Any]:
+    return {"enum": names, "description": f"expected {what}: {', '.join(names)}"}
+
+
 def validate(config: Mapping[str, Any], source: str = "params.yaml") -> None:
-    """Validate against schemas/params.schema.yaml; raise IrbenchError with a one-line message."""
-    schema = load_yaml(SCHEMA_PATH)
-    validator = jsonschema.Draft202012Validator(schema)
+    """Validate against the generated schema (`schema()`); raise IrbenchError with a one-line message.
+
+    Top-level keys other than the fixed ones are study sections, so a misspelt fixed key that is not a
+    mapping (`sedes: [0, 1]`) is named as unknown rather than read as a malformed study."""
+    fixed = schema()["properties"]
+    for key, value in config.items():
+        if key not in fixed and not isinstance(value, Mapping):
+            raise IrbenchError(
+                f"{source}: unknown key '{key}' (allowed here: {', '.join(sorted(fixed))}, or a study section)"
+            )
+    validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
@@ -83,10 +146,6 @@ def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str,
     for study in merged["studies"]:
         if study not in merged:
             raise IrbenchError(f"{source}: key 'studies' names '{study}', which has no '{study}' section")
-        # the evaluate rule of these studies writes explanations for the figure: they must be configured
-        for key in {"vision": ("attributions", "visualise"), "lime": ("lime",)}.get(study, ()):
-            if key not in merged[study]["evaluate"]:
-                raise IrbenchError(f"{source}: key '{study}.evaluate' is missing '{key}'")
         for name, variant in merged[study]["variants"].items():
             base = variant.get("refine", {}).get("from")
             if base is not None and (base not in merged[study]["variants"] or base == name):
@@ -103,7 +162,47 @@ def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str,
         for dataset in merged[study].get("per_dataset", {}):
             section = {**merged, study: study_section(merged, study, dataset)}
             validate(section, f"{source} (with {study}.per_dataset.{dataset} applied)")
+        for dataset in merged[study]["datasets"]:
+            _check_probes(merged, study, dataset, source)
     return merged
+
+
+def _check_probes(cfg: Mapping[str, Any], study: str, dataset: str, source: str) -> None:
+    """The probes of a study's evaluation suit its datasets' task, find the probes they read, draw no
+    figure twice."""
+    from irbench.datasets import DATASETS
+    from irbench.probes import PROBES, configured, figures_of
+
+    spec = eval_spec(cfg, study, dataset)
+    task = DATASETS.get(cfg["datasets"][dataset]["kind"]).task
+    try:
+        keys = configured(spec)
+        figures_of(spec)
+    except IrbenchError as exc:
+        raise IrbenchError(f"{source}: key '{study}.evaluate': {exc}") from exc
+    for key in keys:
+        probe_task = PROBES.get(key).task
+        if probe_task not in (None, task):
+            raise IrbenchError(
+                f"{source}: key '{study}.evaluate.{key}': the {key} probe measures {probe_task} models, "
+                f"but dataset '{dataset}' is a {task} dataset"
+            )
+
+
+def check_inputs(cfg: Mapping[str, Any]) -> None:
+    """Before any job: the folders of every used dataset exist, and every probe's own checks pass (e.g. the
+    FID Inception's local weights file)."""
+    from irbench.datasets import check_dataset_folders
+    from irbench.probes import PROBES, configured
+
+    check_dataset_folders(cfg["datasets"], sorted({d for s in cfg["studies"] for d in cfg[s]["datasets"]}))
+    for study in cfg["studies"]:
+        for dataset in cfg[study]["datasets"]:
+            spec = eval_spec(cfg, study, dataset)
+            for key in configured(spec):
+                preflight = PROBES.get(key).preflight
+                if preflight is not None:
+                    preflight(spec[key])
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -135,8 +234,8 @@ def train_spec(
         "train": deep_merge(section["train"], var.get("train", {})),
         "objective": var["objective"],
         "attack": copy.deepcopy(var.get("attack")),
-        # MER objective settings; LIME refinement (rounds, explainer, flag rule, retraining parts)
-        **{k: copy.deepcopy(var[k]) for k in ("mid_weight", "adv_every", "refine") if k in var},
+        # the objective's own keys (e.g. MER's mid_weight, LIME refinement's rounds and flag rule)
+        **{k: copy.deepcopy(v) for k, v in var.items() if k not in VARIANT_KEYS},
     }
 
 

@@ -1,4 +1,4 @@
-"""The evaluation battery: clean accuracy and accuracy under each configured attack, batched."""
+"""Evaluation helpers the probes share: batched predictions, attacked predictions and outputs, eps sweeps."""
 
 from __future__ import annotations
 
@@ -53,58 +53,26 @@ def attacked_predictions(
     return torch.cat([out.argmax(1) for _, _, out in batches])
 
 
-def evaluate_classifier(
+def attack_accuracy(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
-    attacks: Mapping[str, Mapping[str, Any]],
+    attack: Mapping[str, Any],
     *,
     batch_size: int = 500,
-    cue_labels: Tensor | None = None,
     generator: torch.Generator | None = None,
-) -> dict[str, float]:
-    """Clean accuracy (`acc_clean`) and `acc_<name>` per attack; with cue labels, how often the
-    prediction follows the spurious cue where it disagrees with the label (`cue_following`)."""
+) -> float:
+    """Accuracy on inputs attacked (cross-entropy ascent) under the `attack` entry."""
     model.eval()
-    pred = predict(model, x, batch_size)
-    metrics = {"acc_clean": (pred == y).float().mean().item(), "n_eval": int(len(y))}
-    if cue_labels is not None:
-        conflict = cue_labels != y
-        if conflict.any():
-            metrics["cue_following"] = (pred[conflict] == cue_labels[conflict]).float().mean().item()
-    for name, spec in attacks.items():
-        adv = attacked_predictions(model, x, y, spec, batch_size=batch_size, generator=generator)
-        metrics[f"acc_{name}"] = (adv == y).float().mean().item()
-    return metrics
+    adv = attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator)
+    return (adv == y).float().mean().item()
 
 
-def attribution_battery(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    baselines: Tensor,
-    spec: Mapping[str, Any],
-    masks: Mapping[str, Tensor] | None = None,
-) -> tuple[dict[str, float], dict[str, Tensor]]:
-    """IG and expected-gradients SHAP for the true class of each image in x.
-
-    Returns the mean fraction of attribution mass inside each ground-truth mask
-    (`<method>_<mask>_mass`, e.g. `ig_object_mass`) and the attributions themselves.
-    """
-    from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
-
+@torch.no_grad()
+def regression_outputs(model: nn.Module, x: Tensor, batch_size: int = 64) -> Tensor:
+    """A regressor's outputs for `x`, in batches."""
     model.eval()
-    attrs = {
-        "ig": integrated_gradients(
-            model, x, y, steps=spec["ig_steps"], internal_batch_size=spec["internal_batch_size"]
-        ),
-        "shap": expected_gradients(model, x, y, baselines, samples=spec["shap_samples"]),
-    }
-    metrics = {}
-    for method, attr in attrs.items():
-        for name, mask in (masks or {}).items():
-            metrics[f"{method}_{name}_mass"] = mask_mass(attr, mask).mean().item()
-    return metrics, attrs
+    return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
 def attacked_regression(
@@ -126,31 +94,22 @@ def attacked_regression(
     return torch.cat(outs), torch.cat(norms)
 
 
-def evaluate_regressor(
+def attacked_regression_metrics(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
-    attacks: Mapping[str, Mapping[str, Any]],
+    attack: Mapping[str, Any],
     *,
     batch_size: int = 64,
     generator: torch.Generator | None = None,
 ) -> dict[str, float]:
-    """Mean Pearson correlation and MAE, clean (`corr_clean`, `mae_clean`) and under each attack
-    (`corr_<name>`, `mae_<name>`, the drop `corr_drop_<name>` and the median perturbation L2 norm
-    `norm_<name>`)."""
+    """Mean Pearson correlation (`corr`), MAE (`mae`) and median perturbation L2 norm (`norm`) of a
+    regressor under `attack`."""
     from irbench.metrics.regression import mae, mean_pearson
 
     model.eval()
-    with torch.no_grad():
-        clean = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
-    metrics = {"corr_clean": mean_pearson(clean, y), "mae_clean": mae(clean, y), "n_eval": int(len(y))}
-    for name, spec in attacks.items():
-        adv, norms = attacked_regression(model, x, y, spec, batch_size=batch_size, generator=generator)
-        metrics[f"corr_{name}"] = mean_pearson(adv, y)
-        metrics[f"mae_{name}"] = mae(adv, y)
-        metrics[f"corr_drop_{name}"] = metrics["corr_clean"] - metrics[f"corr_{name}"]
-        metrics[f"norm_{name}"] = norms.median().item()
-    return metrics
+    adv, norms = attacked_regression(model, x, y, attack, batch_size=batch_size, generator=generator)
+    return {"corr": mean_pearson(adv, y), "mae": mae(adv, y), "norm": norms.median().item()}
 
 
 def eps_sweep(

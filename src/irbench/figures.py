@@ -4,13 +4,19 @@ by side on the same images."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
-from irbench.io import atomic_path, load_torch
+from irbench.io import atomic_path
 
 METHODS = ("ig", "shap", "lime")
+
+
+def _name(rec: Mapping[str, Any]) -> str:
+    """A record's identity, for error messages."""
+    return f"{rec.get('study')}/{rec.get('dataset')}/{rec.get('variant')}/seed{rec.get('seed')}"
 
 
 def _heat(attr: torch.Tensor) -> torch.Tensor:
@@ -19,14 +25,13 @@ def _heat(attr: torch.Tensor) -> torch.Tensor:
     return h / h.max().clamp_min(1e-12)
 
 
-def attribution_grid(attr_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str) -> None:
-    """One row per image: the image, then IG and SHAP heat maps of each model (one file per model)."""
+def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str) -> None:
+    """One row per image: the image, then IG and SHAP (or LIME) maps of each model (one payload each)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [load_torch(p) for p in attr_files]
     methods = [m for m in METHODS if m in runs[0]]
     n = min(len(r["images"]) for r in runs)
     cols = 1 + len(runs) * len(methods)
@@ -80,13 +85,12 @@ def _pyplot():
 
 
 def visualisation_grid(
-    image_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str, *, n_inversions: int = 4
+    runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str, *, n_inversions: int = 4
 ) -> None:
     """Top row: generation seeds (one per class), inversion targets, other-class starts. Then one row per
     model (one file each): its class images from those seeds, inversions from noise and from the other-
     class images. Standard and robust sit one above the other, on the same seeds and targets."""
     plt = _pyplot()
-    runs = [load_torch(p) for p in image_files]
     first = runs[0]
     k = min(n_inversions, len(first["targets"]))
     header = [(im, f"seed {c}") for c, im in enumerate(first["gen_seeds"])]
@@ -113,11 +117,10 @@ def visualisation_grid(
     _save(fig, output)
 
 
-def feature_grid(image_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str) -> None:
+def feature_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str) -> None:
     """One row per model and representation unit: the image that maximises the unit, then the test
     images that activate it most and least."""
     plt = _pyplot()
-    runs = [load_torch(p) for p in image_files]
     rows = [(run, u) for run in runs for u in range(len(run["units"]))]
     n_top = runs[0]["top"].shape[1]
     cols = 1 + 2 * n_top
@@ -152,21 +155,17 @@ def _eps_tick(eps: float) -> str:
 
 
 def robustness_curves(
-    record_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str, *, log_x: bool = True
+    records: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str, *, log_x: bool = True
 ) -> None:
     """One panel per swept metric (e.g. correlation, or FGSM and PGD accuracy) against eps: mean ± std over
     seeds per variant, from the `sweep` rows ({'eps', <metric>: value, ...}) of the evaluation records."""
-    import json
-
     import numpy as np
 
     plt = _pyplot()
     by_variant: dict[str, list[list[dict]]] = {}
-    for path in record_files:
-        with open(path) as f:
-            rec = json.load(f)
+    for rec in records:
         if not rec.get("sweep"):
-            raise ValueError(f"{path}: evaluation record has no 'sweep' rows (expected evaluate.sweep)")
+            raise ValueError(f"{_name(rec)}: evaluation record has no 'sweep' rows (expected evaluate.sweep)")
         by_variant.setdefault(rec["variant"], []).append(rec["sweep"])
     metrics = [k for k in by_variant[next(iter(by_variant))][0][0] if k not in ("eps", "norm")]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
@@ -189,23 +188,17 @@ def robustness_curves(
     _save(fig, output)
 
 
-def corruption_heatmap(
-    record_files: Sequence[str | os.PathLike], output: str | os.PathLike, title: str
-) -> None:
+def corruption_heatmap(records: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str) -> None:
     """Accuracy per corruption (rows) and severity (columns), mean over seeds: one panel per variant, from
     the `corruptions` tables of the evaluation records."""
-    import json
-
     import numpy as np
 
     plt = _pyplot()
     tables: dict[str, list[dict[str, list[float]]]] = {}
-    for path in record_files:
-        with open(path) as f:
-            rec = json.load(f)
+    for rec in records:
         if not rec.get("corruptions"):
             raise ValueError(
-                f"{path}: evaluation record has no 'corruptions' table (expected evaluate.corruptions)"
+                f"{_name(rec)}: evaluation record has no 'corruptions' table (expected evaluate.corruptions)"
             )
         tables.setdefault(rec["variant"], []).append(rec["corruptions"])
         severities = rec.get("eval_spec", {}).get("corruptions", {}).get("severities")

@@ -21,7 +21,8 @@ import pandas as pd
 
 from irbench.claims import FAILS, HOLDS, ClaimResult, evaluate_claims
 from irbench.io import read_json, write_text
-from irbench.report import load_records, paper_reference, table_cells
+from irbench.records import load_records
+from irbench.tables import paper_reference, table_cells
 
 PACKAGES = (
     "torch",
@@ -71,8 +72,9 @@ def job_times(
         )
     for p in records:
         r = read_json(p)
-        stage = "interpret" if "visualise_spec" in r else "evaluate"
-        rows.append({"stage": stage, "device": r.get("device", "cpu"), **_ids(r), "wall_s": r.get("wall_s")})
+        rows.append(
+            {"stage": "evaluate", "device": r.get("device", "cpu"), **_ids(r), "wall_s": r.get("wall_s")}
+        )
     df = pd.DataFrame(rows)
     df.insert(0, "study", study)
     return df

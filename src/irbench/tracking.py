@@ -14,30 +14,13 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from irbench.records import RunKey
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-
-
-@dataclass(frozen=True)
-class RunKey:
-    """What identifies a seed's run: study, dataset, variant, seed and the training configuration hash."""
-
-    study: str
-    dataset: str
-    variant: str
-    seed: int
-    config_hash: str
-
-    @property
-    def parent(self) -> str:
-        return f"{self.study}/{self.dataset}/{self.variant}/{self.config_hash}"
-
-    @property
-    def child(self) -> str:
-        return f"{self.parent}/seed{self.seed}"
 
 
 def tracking_uri(settings: Mapping[str, Any], workdir: str | os.PathLike = ".") -> str:

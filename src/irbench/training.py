@@ -2,8 +2,9 @@
 
 Read top to bottom: seed, load data to the device, hold out a validation set, build model/optimiser/
 schedule, then for each epoch shuffle, augment, step the objective, validate, keep the best weights and
-write a resumable checkpoint. The best checkpoint maximises clean validation accuracy for standard
-training and the mean of clean and adversarial validation accuracy for adversarial training (Boychev).
+write a resumable checkpoint. The best checkpoint maximises what the objective's `score` says: clean
+validation accuracy, or the mean of clean and adversarial validation accuracy (Boychev); regressors
+maximise the validation correlation.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from irbench.errors import IrbenchError
 from irbench.evaluation import attacked_predictions, predict
 from irbench.io import load_torch, save_torch, write_json
 from irbench.models import build_model
-from irbench.objectives import build_objective
+from irbench.objectives import OBJECTIVES
 from irbench.seeding import pick_device, seed_everything
 
 EpochCallback = Callable[[dict[str, float]], None]
@@ -89,7 +90,7 @@ def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: t
         corr = mean_pearson(pred, val.y[:, : val.meta["n_emotions"]])
         return {"val_corr": corr, "score": corr}
     out = {"val_acc": (predict(model, val.x) == val.y).float().mean().item()}
-    if spec["objective"] == "adversarial":
+    if OBJECTIVES.get(spec["objective"]).score == "clean_and_adversarial":
         sub = val.subset(torch.arange(min(len(val), VAL_ATTACK_MAX), device=val.y.device))
         adv = attacked_predictions(model, sub.x, sub.y, spec["attack"], generator=generator)
         out["val_adv_acc"] = (adv == sub.y).float().mean().item()
@@ -141,7 +142,8 @@ def train_variant(
         model = model.to(memory_format=torch.channels_last)
     opt = _optimizer(model, t)
     sched = _scheduler(opt, t)
-    objective = build_objective(spec, generator=gen)
+    kind = OBJECTIVES.get(spec["objective"])
+    objective = kind.build(spec, gen)
     history: list[dict[str, float]] = []
     best = {"score": -1.0, "epoch": -1, "state": None}
     start_epoch = 0
@@ -173,7 +175,7 @@ def train_variant(
             idx = perm[i : i + t["batch_size"]]
             yb = train.y[idx]
             kwargs = {}
-            if getattr(objective, "uses_region_mask", False):  # the mask moves with its image
+            if kind.uses_region_mask:  # the mask moves with its image
                 mask = train.extras["region_mask"][idx].to(train.x.dtype)
                 both = augment(torch.cat([train.x[idx], mask], 1), t["augment"], gen)
                 xb, kwargs["mask"] = to_unit(both[:, :-1]), both[:, -1:].bool()
@@ -189,7 +191,7 @@ def train_variant(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            second = getattr(objective, "second_step", None)  # e.g. MER's adversarial step every 5th epoch
+            second = objective.second_step  # e.g. MER's adversarial step every 5th epoch
             extra = second(model, xb, yb, epoch) if second is not None else None
             if extra is not None:
                 opt.zero_grad(set_to_none=True)

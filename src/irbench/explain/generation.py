@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks import pgd
+from irbench.attacks.projected import pgd
 
 SEED_RESOLUTION = 8
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from irbench.attacks import pgd
+from irbench.attacks.projected import pgd
 
 
 class Representation(nn.Module):

@@ -124,17 +124,6 @@ def check_weights(path: str | os.PathLike) -> Path:
     return path
 
 
-def check_fid_weights(cfg: Mapping[str, Any]) -> None:
-    """Before any job: every configured study and dataset whose extractor is Inception finds its weights."""
-    from irbench.config import eval_spec
-
-    for study in cfg["studies"]:
-        for dataset in cfg[study]["datasets"]:
-            extractor = eval_spec(cfg, study, dataset).get("visualise", {}).get("extractor", {})
-            if extractor.get("kind") == "inception":
-                check_weights(extractor["weights"])
-
-
 def load_fid_inception(path: str | os.PathLike) -> FIDInception:
     """The FID Inception with weights read (weights_only) from a local file."""
     path = check_weights(path)

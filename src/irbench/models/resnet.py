@@ -6,9 +6,14 @@ Width 64 is the standard network (11M parameters); the quick default uses a narr
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock
+
+from irbench.models import Model, register
 
 
 class Normalize(nn.Module):
@@ -103,3 +108,34 @@ def resnet50(n_classes: int = 10, stem: str = "small", in_channels: int = 3) -> 
     from torchvision.models import resnet50 as tv_resnet50
 
     return TorchvisionResNet(tv_resnet50(weights=None, num_classes=n_classes), stem, in_channels)
+
+
+def _build_resnet18(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3) -> nn.Module:
+    return cifar_resnet18(n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels)
+
+
+def _build_resnet50(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3) -> nn.Module:
+    return resnet50(n_classes=n_classes, stem=spec.get("stem", "small"), in_channels=in_channels)
+
+
+register(
+    Model(
+        "resnet18",
+        _build_resnet18,
+        "CIFAR ResNet-18 (3x3 stem); `width` channels in the first stage (64 = the paper's)",
+        schema={"width": {"$ref": "#/$defs/positive_int"}},
+    )
+)
+register(
+    Model(
+        "resnet50",
+        _build_resnet50,
+        "torchvision ResNet-50 with an irbench stem",
+        schema={
+            "stem": {
+                "enum": ["small", "large"],
+                "description": "expected small (32 px) or large (128 px and up)",
+            }
+        },
+    )
+)

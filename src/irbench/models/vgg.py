@@ -10,7 +10,12 @@ mid-level features, A2B2E leaves them free). `width` scales every channel count 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from torch import Tensor, nn
+
+from irbench.models import Model, register
 
 PLAN = (64, 64, "pool", 128, 128, "pool", 256, 256, 384, 512, "drop", 256)
 N_EMOTIONS, N_MID_LEVEL = 8, 7
@@ -71,3 +76,27 @@ class MERNet(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_both(x)[0]
+
+
+def _build(spec: Mapping[str, Any], *, n_classes: int = 0, in_channels: int = 1) -> nn.Module:
+    return MERNet(head=spec.get("head", "a2e"), width=spec.get("width_factor", 1.0))
+
+
+register(
+    Model(
+        "mer_vgg",
+        _build,
+        "the MER reference code's VGG-style CNN with an A2E or bottleneck head",
+        schema={
+            "head": {
+                "enum": ["a2e", "bottleneck"],
+                "description": "expected a2e or bottleneck (mer_vgg only)",
+            },
+            "width_factor": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "description": "expected a positive number (mer_vgg channels)",
+            },
+        },
+    )
+)

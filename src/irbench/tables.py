@@ -1,4 +1,5 @@
-"""Aggregation: per-seed evaluation records to comparison tables beside the papers' numbers.
+"""Comparison tables: per-seed records aggregated per variant (mean and std over seeds) beside the papers'
+numbers, each column formatted by its metric's declaration (unit, from the probe that writes it).
 
 Writes a CSV (one row per dataset and variant: n_seeds, mean and std of each metric, paper_<metric>),
 a Markdown table (mean ± std), a metrics JSON of headline means (for `dvc metrics show`) and the
@@ -16,9 +17,10 @@ import pandas as pd
 
 from irbench.config import load_yaml
 from irbench.io import atomic_path, read_json, write_json, write_text
+from irbench.probes import Metric, metric_info
+from irbench.records import ID_COLUMNS, load_records
 
 REFERENCE_PATH = Path(__file__).with_name("reference.yaml")
-ID_COLUMNS = ("study", "dataset", "variant", "seed")
 
 
 def paper_reference(study: str) -> dict[str, Any]:
@@ -26,20 +28,27 @@ def paper_reference(study: str) -> dict[str, Any]:
     return load_yaml(REFERENCE_PATH).get(study, {})
 
 
-def load_records(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
-    """One row per (study, dataset, variant, seed): the metrics of all its records (evaluation,
-    interpretation) merged."""
-    rows: dict[tuple, dict[str, Any]] = {}
-    for p in paths:
-        rec = read_json(p)
-        key = tuple(rec[k] for k in ID_COLUMNS)
-        rows.setdefault(key, dict(zip(ID_COLUMNS, key, strict=True))).update(rec["metrics"])
-    return pd.DataFrame(list(rows.values()))
+# Columns taken from the training records (record field -> column): the cost of training and, for refined
+# variants, of LIME and how well round 1's flags matched the planted cue (synthetic data).
+TRAIN_METRICS = {
+    "wall_s": Metric(
+        "train_s", "seconds", False, "training wall time (a refined variant: the refinement alone)"
+    ),
+    "lime_s": Metric("lime_s", "seconds", False, "time spent explaining with LIME during refinement"),
+    "flag_precision": Metric("flag_precision", "percent", True, "flagged pixels that lie on the planted cue"),
+    "flag_recall": Metric("flag_recall", "percent", True, "pixels of the planted cue that are flagged"),
+    "flag_on_object": Metric("flag_on_object", "percent", False, "flagged pixels that lie on the object"),
+}
+
+
+def describe(metric: str) -> Metric:
+    """A column's declaration: the probe's (or the training record's) Metric for it."""
+    return metric_info(metric, extra=list(TRAIN_METRICS.values()))
 
 
 def is_fraction(metric: str) -> bool:
-    """Accuracies, rates and attribution masses are fractions (shown in %); FIDs and distances are not."""
-    return metric.startswith(("acc_", "flag_")) or metric.endswith(("_mass", "_following"))
+    """Metrics declared in percent are stored as fractions and shown x100."""
+    return describe(metric).unit == "percent"
 
 
 def _cell(value: float, std: float | None, metric: str, digits: int | None = None) -> str:
@@ -116,17 +125,6 @@ def curves(train_metric_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-# Columns taken from the training records: the cost of training and, for refined variants, of LIME and
-# how well round 1's flags matched the planted cue (synthetic data).
-TRAIN_COLUMNS = {
-    "train_s": "wall_s",
-    "lime_s": "lime_s",
-    "flag_precision": "flag_precision",
-    "flag_recall": "flag_recall",
-    "flag_on_object": "flag_on_object",
-}
-
-
 def write_report(
     study: str,
     eval_paths: Iterable[str | os.PathLike],
@@ -143,10 +141,10 @@ def write_report(
     records = load_records(eval_paths)
     trained = {tuple(r[k] for k in ID_COLUMNS): r for r in map(read_json, train_paths)}
     keys = [tuple(row) for row in records[list(ID_COLUMNS)].itertuples(index=False)]
-    for column, field in TRAIN_COLUMNS.items():
+    for field, metric in TRAIN_METRICS.items():
         values = [trained.get(k, {}).get(field) for k in keys]
         if any(v is not None for v in values):
-            records[column] = values
+            records[metric.pattern] = values
     table = summarise(
         records,
         {k: v for k, v in ref.items() if k not in ("source", "claims")},

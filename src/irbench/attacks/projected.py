@@ -1,4 +1,5 @@
-"""The one attack module: FGSM, BIM and PGD under L-inf or L2, for any differentiable loss.
+"""The one projected-gradient loop every attack runs: steepest-ascent steps under L-inf or L2 for any
+differentiable loss, each projected to the eps-ball and the valid input range.
 
 Every attack maximises `loss_fn(model(x + delta), y)` subject to ||delta|| <= eps and x + delta within
 `bounds`. Classifiers pass cross-entropy, regressors MSE, generators a logit or feature objective.
@@ -8,8 +9,7 @@ mode (train/eval) and parameter gradients are left untouched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -99,85 +99,3 @@ def pgd(
                 delta + step * _ascent_direction(grad, norm), x, eps=eps, norm=norm, bounds=bounds
             )
     return (x + delta).detach()
-
-
-def fgsm(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    loss_fn: LossFn,
-    *,
-    eps: float,
-    norm: str = "linf",
-    random_start: bool = False,
-    bounds: tuple[float, float] = (0.0, 1.0),
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Fast gradient (sign) method: one step of size eps (optionally from a random start)."""
-    return pgd(
-        model,
-        x,
-        y,
-        loss_fn,
-        eps=eps,
-        step=eps,
-        steps=1,
-        norm=norm,
-        random_start=random_start,
-        bounds=bounds,
-        generator=generator,
-    )
-
-
-def bim(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    loss_fn: LossFn,
-    *,
-    eps: float,
-    step: float,
-    steps: int,
-    norm: str = "linf",
-    bounds: tuple[float, float] = (0.0, 1.0),
-) -> Tensor:
-    """Basic iterative method: iterated FGSM steps from the clean input, projected to the eps-ball."""
-    return pgd(
-        model, x, y, loss_fn, eps=eps, step=step, steps=steps, norm=norm, random_start=False, bounds=bounds
-    )
-
-
-def run_attack(
-    model: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    loss_fn: LossFn,
-    spec: Mapping[str, Any],
-    *,
-    bounds: tuple[float, float] = (0.0, 1.0),
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Run the attack a configuration entry describes ({method, norm, eps, step, steps, random_start}).
-
-    fgsm: one step of size eps; bim: `steps` steps from the clean input; pgd: the same from a random start
-    (unless random_start is false). A missing step defaults to 2.5 * eps / steps.
-    """
-    method, eps = spec["method"], spec["eps"]
-    if method not in ("fgsm", "bim", "pgd"):
-        raise ValueError(f"attack method must be fgsm, bim or pgd, got {method!r}")
-    steps = 1 if method == "fgsm" else spec["steps"]
-    step = eps if method == "fgsm" else spec.get("step", 2.5 * eps / steps)
-    random_start = method != "bim" and spec.get("random_start", method == "pgd")
-    return pgd(
-        model,
-        x,
-        y,
-        loss_fn,
-        eps=eps,
-        step=step,
-        steps=steps,
-        norm=spec["norm"],
-        random_start=random_start,
-        bounds=bounds,
-        generator=generator,
-    )

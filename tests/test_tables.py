@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from irbench.io import write_json
-from irbench.report import markdown, paper_reference, summarise, write_report
+from irbench.tables import markdown, paper_reference, summarise, write_report
 
 
 def _records():

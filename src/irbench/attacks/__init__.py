@@ -1,0 +1,54 @@
+"""Attacks by name: the registry behind `method` in a configuration's attack entry (one module per attack
+in this package: fgsm, bim, pgd, ...), each running the projected-gradient loop of `projected`.
+
+Every attack maximises `loss_fn(model(x + delta), y)` subject to ||delta|| <= eps and x + delta within
+`bounds`. Classifiers pass cross-entropy, regressors MSE, generators a logit or feature objective.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from irbench.attacks.projected import NORMS, UNBOUNDED, LossFn, project
+from irbench.registry import Registry
+
+__all__ = ["ATTACKS", "NORMS", "UNBOUNDED", "Attack", "LossFn", "project", "register", "run_attack"]
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A named attack: `run(model, x, y, loss_fn, spec, bounds=, generator=)` returns x + delta, detached,
+    with ||delta|| <= spec['eps'] in spec['norm'] and x + delta within bounds. `schema` holds the JSON schema
+    of any keys it reads beyond the common ones (method, norm, eps, step, steps, random_start)."""
+
+    name: str
+    run: Callable[..., Tensor]
+    description: str
+    schema: Mapping[str, Any] = field(default_factory=dict)
+
+
+ATTACKS: Registry[Attack] = Registry("attack", "irbench.attacks")
+
+
+def register(attack: Attack) -> Attack:
+    """Register an attack under its `method` name (called at the end of its module)."""
+    return ATTACKS.register(attack.name, attack)
+
+
+def run_attack(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    loss_fn: LossFn,
+    spec: Mapping[str, Any],
+    *,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Run the attack a configuration entry describes ({method, norm, eps, ...}): the registered `method`."""
+    return ATTACKS.get(spec["method"]).run(model, x, y, loss_fn, spec, bounds=bounds, generator=generator)

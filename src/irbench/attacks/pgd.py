@@ -1,0 +1,31 @@
+"""PGD (Madry et al. 2018): `steps` projected steepest-ascent steps from a random point of the eps-ball
+(unless `random_start` is false). A missing `step` defaults to 2.5 * eps / steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import Tensor, nn
+
+from irbench.attacks import Attack, LossFn, register
+from irbench.attacks.projected import pgd
+
+
+def run(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn, spec: Mapping[str, Any], **kw) -> Tensor:
+    eps, steps = spec["eps"], spec["steps"]
+    return pgd(
+        model,
+        x,
+        y,
+        loss_fn,
+        eps=eps,
+        step=spec.get("step", 2.5 * eps / steps),
+        steps=steps,
+        norm=spec["norm"],
+        random_start=spec.get("random_start", True),
+        **kw,
+    )
+
+
+ATTACK = register(Attack("pgd", run, "projected gradient descent from a random start"))

@@ -1,0 +1,35 @@
+"""CIFAR-10 and CIFAR-100 in the published python pickle layout (checked for structure, not md5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from irbench.data.cifar import load_cifar
+from irbench.datasets import PAPER_REFERENCE, DatasetKind, Splits, register
+
+
+def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str, Any]]:
+    splits, names = load_cifar(spec["root"], spec["kind"], spec.get("train_files"))
+    return splits, {"n_classes": len(names), "image_size": 32, "class_names": names}
+
+
+SCHEMA = {
+    "required": ["root"],
+    "properties": {
+        "root": {"type": "string", "description": "expected the path of the python pickle folder"},
+        "train_files": {
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string"},
+            "description": "expected a list of training batch file names",
+        },
+        "paper_reference": PAPER_REFERENCE,
+    },
+}
+for _name in ("cifar10", "cifar100"):
+    register(
+        DatasetKind(
+            _name, prepare, f"{_name} python pickles", schema=SCHEMA, folders={"root": f"the {_name} layout"}
+        )
+    )

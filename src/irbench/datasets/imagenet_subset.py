@@ -1,0 +1,53 @@
+"""An ImageNet class subset (Small ImageNet 150): ImageNet's train/ and val/ class folders, resized."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from irbench.data.imagenet_subset import load_imagenet_subset
+from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, register
+
+POSITIVE = {"$ref": "#/$defs/positive_int"}
+
+
+def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str, Any]]:
+    splits, names = load_imagenet_subset(
+        spec["root"],
+        n_classes=spec["n_classes"],
+        n_train=spec["n_train"],
+        n_val=spec["n_val"],
+        image_size=spec["image_size"],
+        seed=spec["seed"],
+        test_root=spec.get("test_root"),
+    )
+    return splits, {"n_classes": len(names), "image_size": spec["image_size"], "class_names": names}
+
+
+KIND = register(
+    DatasetKind(
+        "imagenet_subset",
+        prepare,
+        "a class subset of ImageNet's folders",
+        folders={"root": "the imagenet_subset layout", "test_root": "the imagenet_subset layout"},
+        schema={
+            "required": ["root", "n_classes", "n_train", "n_val", "image_size", "seed"],
+            "properties": {
+                "root": {
+                    "type": "string",
+                    "description": "expected the folder holding train/ and val/ class folders",
+                },
+                "test_root": {
+                    "type": "string",
+                    "description": "expected an extra test folder in the same layout",
+                },
+                "n_classes": POSITIVE,
+                "n_train": POSITIVE,
+                "n_val": POSITIVE,
+                "image_size": {"type": "integer", "minimum": 16, "description": "expected an integer >= 16"},
+                "seed": SEED,
+                "paper_reference": PAPER_REFERENCE,
+            },
+        },
+    )
+)

@@ -1,0 +1,69 @@
+"""The evaluate job: run the probes a study's `evaluate` section names on one trained model and write one
+record (metrics, each probe's data) and one artifacts file (each probe's images for the figures)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from irbench.data.tensors import load_split
+from irbench.io import save_torch
+from irbench.probes import ProbeContext, run_probes
+from irbench.records import RunKey, publish
+from irbench.seeding import pick_device, seed_everything
+from irbench.training import load_trained
+
+JOB_KEYS = ("n_eval", "batch_size")  # settings of the job itself; every other key names a probe
+
+
+def evaluate_job(
+    *,
+    data: str,
+    model: str,
+    output: str,
+    artifacts_output: str,
+    key: RunKey,
+    model_spec: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    mlflow_settings: Mapping[str, Any],
+    inputs: Mapping[str, str] | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Evaluate `model` on the test split of `data` with the probes of `spec`; write `output` (the record)
+    and `artifacts_output` atomically; mirror the record to MLflow. Returns the record."""
+    t0 = time.perf_counter()
+    seed_everything(key.seed)
+    device = pick_device()
+    test = load_split(data, "test")
+    net = load_trained(model, model_spec, test.meta.get("n_classes", 0)).to(device)
+    ctx = ProbeContext(
+        model=net,
+        test=test,
+        scored=test.subset(torch.arange(min(spec["n_eval"], len(test)))).to(device),
+        device=device,
+        seed=key.seed,
+        variant=key.variant,
+        batch_size=spec["batch_size"],
+        task=test.meta.get("task", "classification"),
+        spec_root=spec,
+        inputs=dict(inputs or {}),
+        log=log,
+    )
+    metrics, data_by_probe, artifacts = run_probes(ctx, spec)
+    save_torch({"variant": key.variant, "seed": key.seed, "probes": artifacts}, artifacts_output)
+    extra = {"n_eval": len(ctx.scored), "eval_spec": dict(spec), **data_by_probe}
+    return publish(
+        key,
+        metrics,
+        extra,
+        output=output,
+        device=str(device),
+        started=t0,
+        mlflow_settings=mlflow_settings,
+        params={"eval": dict(spec)},
+        stage="eval",
+        log=log,
+    )

@@ -1,0 +1,63 @@
+"""The train job: train (or refine) one variant for one seed, write model and metrics, mirror to MLflow."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from irbench.records import RunKey
+from irbench.tracking import curves_png, mirror
+from irbench.training import train_variant
+
+
+def train_job(
+    *,
+    data: str,
+    outputs: Sequence[str],
+    key: RunKey,
+    spec: Mapping[str, Any],
+    checkpoint: str | None,
+    mlflow_settings: Mapping[str, Any],
+    log: Callable[[str], None] = print,
+    base_model: str | None = None,
+) -> None:
+    """Train (or, for a variant with `refine`, refine `base_model`), write model and metrics (atomically),
+    remove the resume checkpoint, mirror to MLflow."""
+    model_path, metrics_path = outputs
+    t0 = time.perf_counter()
+    if spec.get("refine"):
+        from irbench.refine import refine_variant
+
+        if base_model is None:
+            raise ValueError(f"variant {key.variant!r} refines a trained model: base_model is required")
+        result = refine_variant(data, spec, base_model, seed=key.seed, checkpoint_path=checkpoint, log=log)
+    else:
+        result = train_variant(data, spec, seed=key.seed, checkpoint_path=checkpoint, log=log)
+    result.info.update(
+        study=key.study,
+        dataset=key.dataset,
+        variant=key.variant,
+        config_hash=key.config_hash,
+        wall_s=round(time.perf_counter() - t0, 2),
+    )
+    result.save(model_path, metrics_path)
+    if checkpoint and Path(checkpoint).exists():
+        os.remove(checkpoint)
+    png = curves_png(result.history, f"{key.study} {key.dataset} {key.variant} seed {key.seed}")
+    mirror(
+        mlflow_settings,
+        key,
+        params={"variant": dict(spec), "seed": key.seed, "dataset": key.dataset},
+        history=result.history,
+        metrics={
+            "best_epoch": result.best_epoch,
+            "best_score": result.best_score,
+            "wall_s": result.info["wall_s"],
+        },
+        artifacts=[metrics_path, png],
+        stage="train",
+        log=log,
+    )

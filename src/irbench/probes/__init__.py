@@ -1,0 +1,215 @@
+"""Evaluation probes: every per-model measurement is one probe, one module in this package.
+
+A probe is registered under its configuration key in `<study>.evaluate` and declares its own schema
+fragment, the task it serves (classification, regression or both), the data it needs (skipped, with a log
+line, where the test split lacks it), the probes whose outputs it reads (`after`), extra input files, the
+metrics it writes (unit, direction, one-line description: the tables and the report use them) and the
+figures drawn from its data. The evaluate job runs the probes a study names, in dependency order, and
+writes one record. Each probe starts from the job's seed (global RNGs and its own generator reset), so
+adding or removing one probe never changes another's numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from irbench.data.tensors import Split
+from irbench.errors import IrbenchError
+from irbench.registry import Registry
+from irbench.seeding import seed_everything
+
+UNITS = ("percent", "raw", "seconds")
+TASKS = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric (or a family: `{name}` parts match any text, e.g. `acc_{attack}`).
+
+    `percent` metrics are stored as fractions and shown x100; `higher_is_better` None means no direction.
+    """
+
+    pattern: str
+    unit: str
+    higher_is_better: bool | None
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"metric {self.pattern!r}: unit must be one of {UNITS}, got {self.unit!r}")
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        parts = re.split(r"\{[a-z_]+\}", self.pattern)
+        return re.compile("^" + ".+".join(re.escape(p) for p in parts) + "$")
+
+    @property
+    def specificity(self) -> int:
+        """Characters fixed by the pattern: the most specific of several matching patterns wins."""
+        return len(re.sub(r"\{[a-z_]+\}", "", self.pattern))
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure drawn from a probe's data: `per_seed` ones from the first seed's artifacts of every variant
+    (`draw(payloads, output, title, spec)`), the others from every variant's and seed's records."""
+
+    kind: str  # the file name part: results/figures/<study>_<dataset>_<kind>[_seed<N>].png
+    per_seed: bool
+    draw: Callable[[Sequence[Mapping[str, Any]], str, str, Mapping[str, Any]], None]
+    title: str
+    caption: str
+
+
+@dataclass
+class ProbeContext:
+    """What a probe sees: the model, the test data, the job's identity and earlier probes' outputs."""
+
+    model: nn.Module
+    test: Split  # the whole test split, on the CPU
+    scored: Split  # its first `n_eval` items, on the device
+    device: torch.device
+    seed: int
+    variant: str
+    batch_size: int
+    task: str
+    spec_root: Mapping[str, Any] = field(default_factory=dict)  # the whole evaluate section
+    generator: torch.Generator | None = None  # reset to the seed before each probe
+    inputs: Mapping[str, str] = field(default_factory=dict)  # extra input files by name
+    outputs: dict[str, ProbeOutput] = field(default_factory=dict)  # earlier probes' outputs by key
+    log: Callable[[str], None] = print
+
+
+@dataclass
+class ProbeOutput:
+    """Flat metrics (into the record's `metrics`), structured data (the record's entry under the probe's
+    key, e.g. a sweep's rows) and artifacts for the figures (tensors, saved beside the record)."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    data: Any = None
+    artifacts: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A registered measurement; see the module docstring."""
+
+    key: str
+    run: Callable[[ProbeContext, Mapping[str, Any]], ProbeOutput]
+    description: str
+    metrics: tuple[Metric, ...]
+    schema: Mapping[str, Any] = field(
+        default_factory=lambda: {"type": "object", "additionalProperties": False}
+    )
+    task: str | None = None  # None: both tasks
+    needs: tuple[str, ...] = ()  # test-split extras (e.g. cue_labels, object_mask) it cannot run without
+    after: tuple[str, ...] = ()
+    inputs: Mapping[str, str] = field(default_factory=dict)  # name -> path template ({study}, {dataset})
+    figures: tuple[Figure, ...] = ()
+    preflight: Callable[[Mapping[str, Any]], None] | None = (
+        None  # checks before any job (files named in spec)
+    )
+
+    def applies_to(self, split: Split) -> list[str]:
+        """What of `needs` the split lacks (empty: the probe can run)."""
+        return [n for n in self.needs if n not in split.extras and not (n == "masks" and _masks(split))]
+
+
+PROBES: Registry[Probe] = Registry("probe", "irbench.probes")
+
+
+def register(probe: Probe) -> Probe:
+    """Register a probe under its configuration key (called at the end of its module)."""
+    return PROBES.register(probe.key, probe)
+
+
+def _masks(split: Split) -> dict[str, torch.Tensor]:
+    return {k.removesuffix("_mask"): v for k, v in split.extras.items() if k.endswith("_mask")}
+
+
+def masks(split: Split) -> dict[str, torch.Tensor]:
+    """The split's ground-truth region masks by name (`object_mask` -> 'object')."""
+    return _masks(split)
+
+
+def configured(spec: Mapping[str, Any]) -> list[str]:
+    """The probe keys of an evaluate section, in dependency order (else configuration order)."""
+    keys = [k for k in spec if k in PROBES]
+    order: list[str] = []
+
+    def visit(key: str, stack: tuple[str, ...]) -> None:
+        if key in order:
+            return
+        if key in stack:
+            raise IrbenchError(f"probes depend on each other in a cycle: {' -> '.join((*stack, key))}")
+        for dep in PROBES.get(key).after:
+            if dep not in keys:
+                raise IrbenchError(f"probe {key!r} reads probe {dep!r}: add 'evaluate.{dep}' to the study")
+            visit(dep, (*stack, key))
+        order.append(key)
+
+    for k in keys:
+        visit(k, ())
+    return order
+
+
+def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any], dict]:
+    """Run the probes `spec` names on `ctx`; returns (metrics, data by probe key, artifacts by probe key)."""
+    metrics: dict[str, float] = {}
+    data: dict[str, Any] = {}
+    artifacts: dict[str, Any] = {}
+    for key in configured(spec):
+        probe = PROBES.get(key)
+        if probe.task not in (None, ctx.task):
+            raise IrbenchError(f"evaluate.{key}: the {key} probe measures {probe.task}, not {ctx.task}")
+        missing = probe.applies_to(ctx.test)
+        if missing:
+            ctx.log(f"probe {key}: skipped (the test split has no {', '.join(missing)})")
+            continue
+        ctx.generator = seed_everything(ctx.seed)
+        out = probe.run(ctx, spec[key])
+        ctx.outputs[key] = out
+        metrics.update(out.metrics)
+        if out.data is not None:
+            data[key] = out.data
+        if out.artifacts is not None:
+            artifacts[key] = out.artifacts
+    return metrics, data, artifacts
+
+
+def metric_info(name: str, extra: Sequence[Metric] = ()) -> Metric:
+    """The declaration of a metric column: the most specific pattern of any probe (or `extra`) matching it."""
+    candidates = [m for _, p in PROBES.items() for m in p.metrics] + list(extra)
+    hits = [m for m in candidates if m.regex.match(name)]
+    if not hits:
+        raise IrbenchError(f"metric {name!r} is declared by no probe (declare it in the probe's `metrics`)")
+    return max(hits, key=lambda m: m.specificity)
+
+
+def figures_of(spec: Mapping[str, Any]) -> dict[str, tuple[str, Figure]]:
+    """The figures an evaluate section's probes draw: {kind: (probe key, figure)}."""
+    out: dict[str, tuple[str, Figure]] = {}
+    for key in configured(spec):
+        for fig in PROBES.get(key).figures:
+            if fig.kind in out:
+                raise IrbenchError(
+                    f"evaluate.{key} and evaluate.{out[fig.kind][0]} both draw the '{fig.kind}' figure: "
+                    "keep one"
+                )
+            out[fig.kind] = (key, fig)
+    return out
+
+
+def input_files(spec: Mapping[str, Any], study: str, dataset: str) -> dict[str, str]:
+    """The extra input files the configured probes read, by name."""
+    return {
+        name: template.format(study=study, dataset=dataset)
+        for key in configured(spec)
+        for name, template in PROBES.get(key).inputs.items()
+    }

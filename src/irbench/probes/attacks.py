@@ -1,0 +1,60 @@
+"""Performance under each configured attack (`evaluate.attacks`: name -> attack entry): accuracy for
+classifiers; correlation, MAE, the correlation drop from clean and the median perturbation norm for
+regressors (whose attacks ascend the emotion MSE, unbounded by an input range)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from irbench.evaluation import attack_accuracy, attacked_regression_metrics
+from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
+
+
+def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
+    x, y, metrics = ctx.scored.x, ctx.scored.y, {}
+    for name, attack in spec.items():
+        if ctx.task == "classification":
+            metrics[f"acc_{name}"] = attack_accuracy(
+                ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator
+            )
+            continue
+        m = attacked_regression_metrics(
+            ctx.model,
+            x,
+            y[:, : ctx.test.meta["n_emotions"]],
+            attack,
+            batch_size=ctx.batch_size,
+            generator=ctx.generator,
+        )
+        metrics.update({f"corr_{name}": m["corr"], f"mae_{name}": m["mae"]})
+        metrics[f"corr_drop_{name}"] = ctx.outputs["clean"].metrics["corr_clean"] - m["corr"]
+        metrics[f"norm_{name}"] = m["norm"]
+    return ProbeOutput(metrics)
+
+
+PROBE = register(
+    Probe(
+        key="attacks",
+        run=run,
+        description="performance under each configured attack",
+        schema={
+            "type": "object",
+            "propertyNames": {
+                "pattern": "^[A-Za-z0-9_]+$",
+                "description": "expected a name of letters, digits and _",
+            },
+            "additionalProperties": {"$ref": "#/$defs/attack"},
+        },
+        after=("clean",),
+        metrics=(
+            Metric("acc_{attack}", "percent", True, "accuracy under the named attack"),
+            Metric("corr_{attack}", "raw", True, "mean Pearson correlation under the named attack"),
+            Metric("mae_{attack}", "raw", False, "mean absolute error under the named attack"),
+            Metric(
+                "corr_drop_{attack}", "raw", False, "clean correlation minus correlation under the attack"
+            ),
+            Metric("norm_{attack}", "raw", None, "median L2 norm of the attack's perturbations"),
+        ),
+    )
+)

@@ -1,0 +1,106 @@
+"""Robustness against attack strength. Classifiers: accuracy under FGSM and L-inf PGD at each eps
+(`eps`, `pgd_steps`, `pgd_step_factor`: PGD step = factor * eps / steps). Regressors: correlation under the
+named attack (`attack`) at each eps, and the smallest swept eps (with its median perturbation L2 norm) at
+which the correlation falls below each of `thresholds`. Draws the robustness curves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from irbench.errors import IrbenchError
+from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold
+from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, register
+
+
+def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
+    x, y = ctx.scored.x, ctx.scored.y
+    if ctx.task == "classification":
+        rows, flat = accuracy_sweep(ctx.model, x, y, spec, batch_size=ctx.batch_size, generator=ctx.generator)
+        return ProbeOutput(flat, data=rows)
+    attacks = ctx.spec_root.get("attacks", {})
+    if spec.get("attack") not in attacks or "thresholds" not in spec:
+        raise IrbenchError(
+            "evaluate.sweep: a regression sweep needs 'thresholds' and 'attack' "
+            f"(one of: {', '.join(attacks) or 'no attacks configured'})"
+        )
+    attack = attacks[spec["attack"]]
+    rows = eps_sweep(
+        ctx.model, x, y[:, : ctx.test.meta["n_emotions"]], attack, spec["eps"], batch_size=ctx.batch_size
+    )
+    reached = {k: v for k, v in eps_to_threshold(rows, spec["thresholds"]).items() if v is not None}
+    return ProbeOutput(reached, data=rows)
+
+
+def draw(records: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping[str, Any]) -> None:
+    from irbench.figures import robustness_curves
+
+    robustness_curves(records, output, title)
+
+
+PROBE = register(
+    Probe(
+        key="sweep",
+        run=run,
+        description="performance against attack eps",
+        schema={
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["eps"],
+            "properties": {
+                "attack": {
+                    "type": "string",
+                    "description": "expected the name of an entry of 'attacks' (regression)",
+                },
+                "pgd_steps": {"$ref": "#/$defs/positive_int"},
+                "pgd_step_factor": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "description": "expected a positive number",
+                },
+                "eps": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": "expected a positive number",
+                    },
+                },
+                "thresholds": {
+                    "type": "array",
+                    "items": {"type": "number", "description": "expected a correlation threshold"},
+                },
+            },
+        },
+        metrics=(
+            Metric(
+                "acc_fgsm_{eps}", "percent", True, "accuracy under FGSM at eps (in 1/255 where it is one)"
+            ),
+            Metric(
+                "acc_pgd_{eps}", "percent", True, "accuracy under L-inf PGD at eps (in 1/255 where it is one)"
+            ),
+            Metric(
+                "eps_below_{threshold}",
+                "raw",
+                True,
+                "smallest swept eps that pushes the correlation below the threshold",
+            ),
+            Metric("norm_below_{threshold}", "raw", True, "median perturbation L2 norm at that eps"),
+        ),
+        figures=(
+            Figure(
+                kind="robustness",
+                per_seed=False,
+                draw=draw,
+                title="",
+                caption=(
+                    "Robustness curves of {study} on {dataset}: the study's headline metric (accuracy for "
+                    "classifiers, correlation for regressors) against the attack's eps, one line per "
+                    "variant, mean ± std over seeds (the band). The eps bound is enforced; the x axis is "
+                    "logarithmic."
+                ),
+            ),
+        ),
+    )
+)

@@ -1,0 +1,166 @@
+"""The visual battery (Boychev): class-specific generation scored by FID (beside the real-vs-real floor),
+representation inversion from noise and from another class's image scored by the extractor's mid-level
+feature distance, and direct feature visualisation of representation units. Draws the generation/inversion
+and the feature figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from irbench.explain.visual import visual_battery
+from irbench.metrics.inception import build_extractor, check_weights
+from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, register
+
+POSITIVE = {"type": "number", "exclusiveMinimum": 0, "description": "expected a positive number"}
+COUNT = {"$ref": "#/$defs/positive_int"}
+
+
+def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
+    extractor = build_extractor(spec["extractor"]).to(ctx.device)
+    n_classes = ctx.test.meta["n_classes"]
+    metrics, images = visual_battery(
+        ctx.model,
+        ctx.test.x,
+        ctx.test.y,
+        n_classes,
+        spec,
+        extractor,
+        seed=ctx.seed,
+        batch_size=ctx.batch_size,
+    )
+    return ProbeOutput(metrics, artifacts={**images, "variant": ctx.variant, "seed": ctx.seed})
+
+
+def preflight(spec: Mapping[str, Any]) -> None:
+    """Before any job: an Inception extractor finds its local weights file (nothing is downloaded)."""
+    if spec["extractor"]["kind"] == "inception":
+        check_weights(spec["extractor"]["weights"])
+
+
+def draw_visualisations(
+    payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping
+) -> None:
+    from irbench.figures import visualisation_grid
+
+    visualisation_grid(payloads, output, title, n_inversions=spec["n_inversions_shown"])
+
+
+def draw_features(payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping) -> None:
+    from irbench.figures import feature_grid
+
+    feature_grid(payloads, output, title)
+
+
+PROBE = register(
+    Probe(
+        key="visualise",
+        run=run,
+        description="class generation + FID, representation inversion + feature distance, unit visualisation",
+        task="classification",
+        preflight=preflight,
+        schema={
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "n_classes_shown",
+                "n_inversions",
+                "n_inversions_shown",
+                "fid_images_per_class",
+                "n_units",
+                "n_top",
+                "gen_eps",
+                "gen_step",
+                "gen_steps",
+                "inv_eps",
+                "inv_step",
+                "inv_steps",
+                "extractor",
+            ],
+            "properties": {
+                "n_classes_shown": COUNT,
+                "n_inversions": COUNT,
+                "n_inversions_shown": COUNT,
+                "fid_images_per_class": {
+                    "type": "integer",
+                    "minimum": 2,
+                    "description": "expected an integer >= 2",
+                },
+                "n_units": COUNT,
+                "n_top": COUNT,
+                "extractor": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["kind"],
+                    "properties": {
+                        "kind": {
+                            "enum": ["inception", "random"],
+                            "description": "expected inception (FID weights file) or random",
+                        },
+                        "weights": {
+                            "type": "string",
+                            "description": "expected the path of pt_inception-2015-12-05-6726825d.pth",
+                        },
+                        "seed": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "expected a non-negative integer",
+                        },
+                    },
+                    "if": {"properties": {"kind": {"const": "inception"}}},
+                    "then": {"required": ["kind", "weights"]},
+                },
+                "gen_eps": POSITIVE,
+                "gen_step": POSITIVE,
+                "gen_steps": COUNT,
+                "inv_eps": POSITIVE,
+                "inv_step": POSITIVE,
+                "inv_steps": COUNT,
+            },
+        },  # fmt: skip
+        metrics=(
+            Metric(
+                "fid", "raw", False, "FID of class-specific generated images against as many real test images"
+            ),
+            Metric("fid_real", "raw", False, "FID of two disjoint real test sets of that size (the floor)"),
+            Metric(
+                "inv_dist",
+                "raw",
+                False,
+                "feature distance of inversions to their targets (noise and other starts)",
+            ),
+            Metric("inv_dist_noise", "raw", False, "feature distance of inversions started from noise"),
+            Metric(
+                "inv_dist_other",
+                "raw",
+                False,
+                "feature distance of inversions started from another class's image",
+            ),
+        ),
+        figures=(
+            Figure(
+                kind="visualisations",
+                per_seed=True,
+                draw=draw_visualisations,
+                title="",
+                caption=(
+                    "Top row: class-conditional Gaussian seeds, inversion targets and other-class starts. "
+                    "Then per variant: class images generated from those seeds by L2 PGD on the class "
+                    "logit, and representation inversions of the targets from noise and from another "
+                    "class's image."
+                ),
+            ),
+            Figure(
+                kind="features",
+                per_seed=True,
+                draw=draw_features,
+                title="",
+                caption=(
+                    "Direct feature visualisation: per variant and representation unit, the image that "
+                    "maximises the unit (L2 PGD from noise), then the test images that activate it most "
+                    "and least."
+                ),
+            ),
+        ),
+    )
+)

@@ -1,0 +1,94 @@
+"""Per-seed records: what identifies a run (RunKey), and writing and reading the JSON records that the
+train and evaluate jobs leave (written atomically, mirrored to MLflow)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from irbench.io import read_json, write_json
+
+ID_COLUMNS = ("study", "dataset", "variant", "seed")
+
+
+@dataclass(frozen=True)
+class RunKey:
+    """What identifies a seed's run: study, dataset, variant, seed and the training configuration hash."""
+
+    study: str
+    dataset: str
+    variant: str
+    seed: int
+    config_hash: str
+
+    @property
+    def parent(self) -> str:
+        return f"{self.study}/{self.dataset}/{self.variant}/{self.config_hash}"
+
+    @property
+    def child(self) -> str:
+        return f"{self.parent}/seed{self.seed}"
+
+    def ids(self) -> dict[str, Any]:
+        """The record's identifying fields."""
+        return {
+            "study": self.study,
+            "dataset": self.dataset,
+            "variant": self.variant,
+            "seed": self.seed,
+            "config_hash": self.config_hash,
+        }
+
+
+def publish(
+    key: RunKey,
+    metrics: Mapping[str, Any],
+    extra: Mapping[str, Any],
+    *,
+    output: str | os.PathLike,
+    device: str,
+    started: float,
+    mlflow_settings: Mapping[str, Any],
+    params: Mapping[str, Any],
+    stage: str,
+    log: Callable[[str], None] = print,
+    artifacts: Sequence[str | os.PathLike] = (),
+) -> dict[str, Any]:
+    """Write a per-seed record (ids, metrics, `extra`, device, wall time since `started`) atomically, then
+    mirror it to MLflow with `params` (MLflow failures are logged, never raised)."""
+    from irbench.tracking import mirror
+
+    record = {
+        **key.ids(),
+        "metrics": dict(metrics),
+        **extra,
+        "device": device,
+        "wall_s": round(time.perf_counter() - started, 2),
+    }
+    write_json(record, output)
+    log(f"{stage}: {dict(metrics)}")
+    mirror(
+        mlflow_settings,
+        key,
+        params=params,
+        metrics=metrics,
+        artifacts=[output, *artifacts],
+        stage=stage,
+        log=log,
+    )
+    return record
+
+
+def load_records(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    """One row per (study, dataset, variant, seed): the metrics of its records, merged."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for p in paths:
+        rec = read_json(p)
+        key = tuple(rec[k] for k in ID_COLUMNS)
+        rows.setdefault(key, dict(zip(ID_COLUMNS, key, strict=True))).update(rec["metrics"])
+    return pd.DataFrame(list(rows.values()))
