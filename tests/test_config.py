@@ -157,7 +157,7 @@ def test_refined_variant_must_refine_another_variant_and_probes_suit_the_task():
     cfg["mer"] = copy.deepcopy(cfg["mer"])
     cfg["mer"]["evaluate"]["cue_following"] = {}
     with pytest.raises(
-        IrbenchError, match=r"'mer.evaluate.cue_following': .*classification models, but dataset 'synthetic_mer'"
+        IrbenchError, match=r"'mer.evaluate.cue_following': .*classification models, but dataset 'synth"
     ):
         resolve(cfg)
     cfg = _raw()

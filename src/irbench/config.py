@@ -122,7 +122,7 @@ def validate(config: Mapping[str, Any], source: str = "params.yaml") -> None:
     for key, value in config.items():
         if key not in fixed and not isinstance(value, Mapping):
             raise IrbenchError(
-                f"{source}: unknown key '{key}' (allowed here: {', '.join(sorted(fixed))}, or a study section)"
+                f"{source}: unknown key '{key}' (allowed here: {', '.join(sorted(fixed))} or a study section)"
             )
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.path))
