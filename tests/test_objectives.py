@@ -39,3 +39,24 @@ def test_build_objective_reads_the_variant_spec():
     std = build_objective({"objective": "standard"})
     loss, _ = std(model, x, y, 0)
     assert torch.isclose(loss, F.cross_entropy(model(x), y))
+
+
+def test_trades_adds_beta_times_the_kl_to_the_attacked_outputs():
+    from irbench.objectives.trades import trades
+
+    model, x, y = _setup()
+    attack = {"method": "pgd", "norm": "linf", "eps": 0.3, "step": 0.1, "steps": 3, "random_start": True}
+    gen = torch.Generator().manual_seed(0)
+    loss0, out = trades(attack, 0.0, gen)(model.train(), x, y, 0)
+    assert torch.isclose(loss0, F.cross_entropy(model(x), y)) and out.shape == (16, 3)
+    loss6, _ = trades(attack, 6.0, torch.Generator().manual_seed(0))(model, x, y, 0)
+    assert loss6 > loss0 and model.training
+
+
+def test_objective_registry_declares_scores_masks_and_variant_keys():
+    from irbench.objectives import OBJECTIVES
+
+    assert OBJECTIVES.names() == ["adversarial", "mer", "refine", "standard", "trades"]
+    assert OBJECTIVES.get("trades").score == "clean_and_adversarial"
+    assert OBJECTIVES.get("standard").score == "clean" and OBJECTIVES.get("refine").uses_region_mask
+    assert "beta" in OBJECTIVES.get("trades").schema["properties"]

@@ -22,7 +22,7 @@ import pandas as pd
 from irbench.claims import FAILS, HOLDS, ClaimResult, evaluate_claims
 from irbench.io import read_json, write_text
 from irbench.records import load_records
-from irbench.tables import paper_reference, table_cells
+from irbench.tables import column_legend, paper_reference, table_cells
 
 PACKAGES = (
     "torch",
@@ -186,6 +186,10 @@ def build_report(
         if source:
             h.append(f"<p><small>Paper numbers: {html.escape(source)}</small></p>")
             md += [f"Paper numbers: {source}", ""]
+        legend = column_legend(table)
+        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(t)}</li>" for n, t in legend)
+        h.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")
+        md += ["Columns:", ""] + [f"- `{n}`: {t}" for n, t in legend] + [""]
         for fig in inputs.figures:
             p = Path(fig)
             h.append(_img(p))

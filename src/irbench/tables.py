@@ -102,14 +102,29 @@ def table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def column_legend(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """(metric, what it is) for every metric column of a summary table, from its declaration: the
+    description, the unit and which direction is better."""
+    out = []
+    for c in table.columns:
+        if c.endswith("_mean") and not c.startswith("paper_"):
+            m = describe(c[: -len("_mean")])
+            unit = {"percent": "%", "seconds": "s", "raw": ""}[m.unit]
+            better = {True: "higher is better", False: "lower is better", None: ""}[m.higher_is_better]
+            notes = "; ".join(t for t in (unit, better) if t)
+            out.append((c[: -len("_mean")], m.description + (f" ({notes})" if notes else "")))
+    return out
+
+
 def markdown(table: pd.DataFrame, study: str, source: str = "") -> str:
-    """A Markdown table of `table_cells`, titled, with the papers' source below."""
+    """A Markdown table of `table_cells`, titled, with the papers' source and the column legend below."""
     head, rows = table_cells(table)
     lines = [f"# {study}: mean ± std over seeds", "", "| " + " | ".join(head) + " |"]
     lines.append("|" + "|".join(["---"] * len(head)) + "|")
     lines += ["| " + " | ".join(cells) + " |" for cells in rows]
     if source:
         lines += ["", f"Paper numbers: {source}"]
+    lines += ["", "Columns:", ""] + [f"- `{name}`: {text}" for name, text in column_legend(table)]
     return "\n".join(lines) + "\n"
 
 

@@ -49,7 +49,10 @@ def extract_features(
     workers = workers or os.cpu_count() or 1
     args = [(str(p), i, seed, n_frames, asdict(spec)) for i, p in enumerate(paths)]
     if workers == 1 or len(paths) < 2:
-        return np.stack([clip_features(*a) for a in args])
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # as in the workers: BLAS results depend on the thread count
+            return np.stack([clip_features(*a) for a in args])
     with ProcessPoolExecutor(workers, initializer=_one_thread) as pool:
         return np.stack(list(pool.map(clip_features, *zip(*args, strict=True), chunksize=1)))
 

@@ -1,5 +1,5 @@
 """Training objectives by name: the registry behind a variant's `objective` (one module per objective in
-this package: standard, adversarial, mer, refine, trades, ...).
+this package: standard, adversarial, mer, refine, ...).
 
 An objective declares the variant keys it reads (a JSON schema fragment), whether it takes the batch's
 flagged-region masks, and how the training loop scores its checkpoints; built for one variant, it is a

@@ -89,11 +89,13 @@ class ProbeContext:
 @dataclass
 class ProbeOutput:
     """Flat metrics (into the record's `metrics`), structured data (the record's entry under the probe's
-    key, e.g. a sweep's rows) and artifacts for the figures (tensors, saved beside the record)."""
+    key, e.g. a sweep's rows), artifacts for the figures (tensors, saved beside the record) and `shared`
+    in-memory results for the probes that read this one (`after`), never saved."""
 
     metrics: dict[str, float] = field(default_factory=dict)
     data: Any = None
     artifacts: dict[str, Any] | None = None
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         "variant": ctx.variant,
         "seed": ctx.seed,
     }
-    return ProbeOutput(metrics, artifacts=artifacts)
+    return ProbeOutput(metrics, artifacts=artifacts, shared={"images": shown, "maps": attrs})
 
 
 def draw(payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping[str, Any]) -> None:

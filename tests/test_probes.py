@@ -1,0 +1,123 @@
+"""The probe registry: dependency order, skipping, per-probe seeding, metric declarations, figures; and
+the deletion/insertion probe."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from irbench.errors import IrbenchError
+from irbench.probes import PROBES, configured, figures_of, metric_info, run_probes
+
+from .conftest import probe_context
+
+
+def _corner_model() -> nn.Module:
+    """Class 1 iff the top-left 2x2 block is bright: every decision rests on those 4 of 16 pixels."""
+    torch.manual_seed(0)
+    lin = nn.Linear(3 * 4 * 4, 2)
+    with torch.no_grad():
+        lin.weight.zero_()
+        w = torch.zeros(3, 4, 4)
+        w[:, :2, :2] = 1.0
+        lin.weight[1] = w.flatten()
+        lin.bias[:] = torch.tensor([6.0, 0.0])
+    return nn.Sequential(nn.Flatten(), lin)
+
+
+def _corner_data(n: int = 24):
+    gen = torch.Generator().manual_seed(1)
+    x = 0.2 * torch.rand(n, 3, 4, 4, generator=gen)
+    y = torch.arange(n) % 2
+    x[y == 1, :, :2, :2] = 1.0
+    mask = torch.zeros(n, 4, 4, dtype=torch.bool)
+    mask[:, :2, :2] = True
+    return x, y, {"object_mask": mask}
+
+
+def test_probes_run_in_dependency_order_and_a_missing_dependency_is_named():
+    assert configured({"attacks": {}, "n_eval": 5, "clean": {}}) == ["clean", "attacks"]
+    assert configured({"deletion": {"n_steps": 2}, "attributions": {}}) == ["attributions", "deletion"]
+    with pytest.raises(IrbenchError, match="probe 'deletion' reads probe 'attributions'"):
+        configured({"deletion": {"n_steps": 4}})
+
+
+def test_a_probe_whose_data_is_missing_is_skipped_with_a_log_line():
+    x, y, _ = _corner_data()
+    lines = []
+    ctx = probe_context(_corner_model(), x, y, log=lines.append)
+    metrics, _, _ = run_probes(ctx, {"clean": {}, "cue_following": {}})
+    assert set(metrics) == {"acc_clean"} and metrics["acc_clean"] == 1.0
+    assert any("cue_following: skipped (the test split has no cue_labels)" in ln for ln in lines)
+
+
+def test_every_probe_starts_from_the_seed_so_adding_one_changes_no_other_number():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(48, 3))
+    x = torch.rand(300, 3, 4, 4)
+    y = model(x).argmax(1)
+    # a random start of the ball's size and a short step: the accuracy depends on where PGD starts
+    sweep = {"sweep": {"eps": [0.3], "pgd_steps": 1, "pgd_step_factor": 0.5}}
+    alone, _, _ = run_probes(probe_context(model, x, y), {"clean": {}, **sweep})
+    attack = {"method": "pgd", "norm": "linf", "eps": 0.3, "steps": 1}
+    more, _, _ = run_probes(probe_context(model, x, y), {"clean": {}, "attacks": {"a": attack}, **sweep})
+    assert {k: more[k] for k in alone} == alone
+    other, _, _ = run_probes(probe_context(model, x, y, seed=1), {"clean": {}, **sweep})
+    assert other["acc_pgd_0.3"] != alone["acc_pgd_0.3"]  # the start does matter here
+
+
+def test_metric_declarations_pick_the_most_specific_pattern():
+    assert metric_info("acc_clean").description.startswith("accuracy on clean")
+    assert metric_info("acc_pgd_8").pattern == "acc_pgd_{eps}"
+    assert metric_info("acc_l2_pgd").pattern == "acc_{attack}" and metric_info("acc_l2_pgd").unit == "percent"
+    assert metric_info("corr_drop_bim").higher_is_better is False
+    assert metric_info("ig_deletion_auc").higher_is_better is False
+    with pytest.raises(IrbenchError, match="metric 'bogus' is declared by no probe"):
+        metric_info("bogus")
+
+
+def test_every_declared_metric_has_a_unit_a_direction_field_and_a_description():
+    for _, probe in PROBES.items():
+        for m in probe.metrics:
+            assert m.unit in ("percent", "raw", "seconds") and m.description, (probe.key, m)
+
+
+def test_two_probes_that_draw_the_same_figure_are_refused():
+    spec = {"attributions": {}, "lime": {}}
+    with pytest.raises(IrbenchError, match="both draw the 'attributions' figure"):
+        figures_of(spec)
+    assert set(figures_of({"visualise": {}, "sweep": {}})) == {"visualisations", "features", "robustness"}
+
+
+def test_deletion_is_low_and_insertion_high_for_a_faithful_map_and_random_sits_between():
+    model, (x, y, extras) = _corner_model(), _corner_data()
+    ctx = probe_context(model, x, y, extras)
+    spec = {
+        "clean": {},
+        "attributions": {
+            "n_images": 24,
+            "n_baselines": 4,
+            "n_figure": 1,
+            "ig_steps": 16,
+            "internal_batch_size": 64,
+            "shap_samples": 8,
+        },
+        "deletion": {"n_steps": 8},
+    }
+    m, _, _ = run_probes(ctx, spec)
+    for method in ("ig", "shap"):
+        assert m[f"{method}_deletion_auc"] < m["random_deletion_auc"] - 0.1
+        assert m[f"{method}_insertion_auc"] > m["random_insertion_auc"] + 0.1
+    assert all(0.0 <= v <= 1.0 for k, v in m.items() if k.endswith("_auc"))
+
+
+def test_accuracy_curve_end_points_are_the_clean_and_the_blank_accuracy():
+    from irbench.probes.deletion import accuracy_curve, auc
+
+    model, (x, y, _) = _corner_model(), _corner_data()
+    order = torch.arange(16).expand(len(x), -1)
+    deleted = accuracy_curve(model, x, y, order, 4, insert=False, batch_size=8)
+    inserted = accuracy_curve(model, x, y, order, 4, insert=True, batch_size=8)
+    assert deleted[0] == 1.0 and inserted[-1] == 1.0 and deleted[-1] == inserted[0] == 0.5
+    assert auc(torch.tensor([1.0, 1.0, 1.0])) == pytest.approx(1.0)
