@@ -3,7 +3,16 @@
 
 import os
 
-from irbench.config import check_inputs, config_hash, dataset_spec, eval_spec, resolve, study_seeds, train_spec
+from irbench.config import (
+    check_inputs,
+    check_study_names,
+    config_hash,
+    dataset_spec,
+    eval_spec,
+    resolve,
+    study_seeds,
+    train_spec,
+)
 from irbench.io import ensure_writable_dir
 from irbench.probes import figures_of, input_files
 

@@ -106,6 +106,7 @@ rule report_page:
 
 
 # One target per configured study (`snakemake <study>`): its evaluation records and tables.
+check_study_names(CFG["studies"], [r.name for r in workflow.rules])
 for _study in CFG["studies"]:
 
     rule:

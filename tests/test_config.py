@@ -189,3 +189,11 @@ def test_lime_ablations_switch_one_ingredient_each():
         "refined_adv": (False, False, True),
     }
     assert specs["baseline"]["train"]["augment"] == ["flip"]  # per_dataset: the corner cue stays in frame
+
+
+def test_a_study_may_not_share_its_name_with_a_rule():
+    from irbench.config import check_study_names
+
+    check_study_names(["vision", "mer"], ["train", "evaluate"])
+    with pytest.raises(IrbenchError, match="key 'studies' names 'train', which is also a rule"):
+        check_study_names(["vision", "train"], ["train", "evaluate"])

@@ -189,6 +189,16 @@ def _check_probes(cfg: Mapping[str, Any], study: str, dataset: str, source: str)
             )
 
 
+def check_study_names(studies: list[str], rule_names: list[str], source: str = "params.yaml") -> None:
+    """A study's Snakemake target is a rule named after it: no study may share a name with another rule."""
+    clash = sorted(set(studies) & set(rule_names))
+    if clash:
+        raise IrbenchError(
+            f"{source}: key 'studies' names '{clash[0]}', which is also a rule of the workflow "
+            "(rename the study)"
+        )
+
+
 def check_inputs(cfg: Mapping[str, Any]) -> None:
     """Before any job: the folders of every used dataset exist, and every probe's own checks pass (e.g. the
     FID Inception's local weights file)."""

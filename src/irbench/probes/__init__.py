@@ -120,7 +120,7 @@ class Probe:
 
     def applies_to(self, split: Split) -> list[str]:
         """What of `needs` the split lacks (empty: the probe can run)."""
-        return [n for n in self.needs if n not in split.extras and not (n == "masks" and _masks(split))]
+        return [n for n in self.needs if n not in split.extras]
 
 
 PROBES: Registry[Probe] = Registry("probe", "irbench.probes")
@@ -131,13 +131,9 @@ def register(probe: Probe) -> Probe:
     return PROBES.register(probe.key, probe)
 
 
-def _masks(split: Split) -> dict[str, torch.Tensor]:
-    return {k.removesuffix("_mask"): v for k, v in split.extras.items() if k.endswith("_mask")}
-
-
 def masks(split: Split) -> dict[str, torch.Tensor]:
     """The split's ground-truth region masks by name (`object_mask` -> 'object')."""
-    return _masks(split)
+    return {k.removesuffix("_mask"): v for k, v in split.extras.items() if k.endswith("_mask")}
 
 
 def configured(spec: Mapping[str, Any]) -> list[str]:
@@ -170,7 +166,9 @@ def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, fl
         probe = PROBES.get(key)
         if probe.task not in (None, ctx.task):
             raise IrbenchError(f"evaluate.{key}: the {key} probe measures {probe.task}, not {ctx.task}")
-        missing = probe.applies_to(ctx.test)
+        missing = probe.applies_to(ctx.test) + [
+            f"output of '{d}'" for d in probe.after if d not in ctx.outputs
+        ]
         if missing:
             ctx.log(f"probe {key}: skipped (the test split has no {', '.join(missing)})")
             continue
