@@ -97,3 +97,15 @@ def test_run_attack_dispatches_on_the_configuration_entry():
     assert torch.equal(run_attack(model, x, y, F.cross_entropy, spec), expected)
     with pytest.raises(IrbenchError, match="unknown attack 'cw' .expected one of: .*pgd"):
         run_attack(model, x, y, F.cross_entropy, {**spec, "method": "cw"})
+
+
+def test_uniform_noise_stays_in_the_ball_and_the_box_and_is_seeded():
+    model, (x, y) = _classifier(), _batch()
+    for norm, eps in (("linf", 0.1), ("l2", 0.5)):
+        spec = {"method": "uniform_noise", "norm": norm, "eps": eps, "steps": 1}
+        adv = run_attack(model, x, y, F.cross_entropy, spec, generator=torch.Generator().manual_seed(0))
+        delta = (adv - x).flatten(1)
+        size = delta.abs().amax(1) if norm == "linf" else delta.norm(dim=1)
+        assert (size <= eps + 1e-6).all() and (size > 0).all() and adv.min() >= 0 and adv.max() <= 1
+        again = run_attack(model, x, y, F.cross_entropy, spec, generator=torch.Generator().manual_seed(0))
+        assert torch.equal(adv, again)

@@ -9,23 +9,9 @@ from irbench.jobs.evaluate import evaluate_job
 from irbench.jobs.train import train_job
 from irbench.records import RunKey
 
-SPEC = {
-    "model": {"arch": "resnet18", "width": 4},
-    "train": {
-        "epochs": 1,
-        "batch_size": 64,
-        "optimizer": "adam",
-        "lr": 0.002,
-        "momentum": 0.9,
-        "weight_decay": 0.0,
-        "schedule": "constant",
-        "augment": ["flip"],
-        "val_fraction": 0.1,
-        "val_size_max": 100,
-    },
-    "objective": "standard",
-    "attack": None,
-}
+from .test_training import SPEC as TRAIN_SPEC
+
+SPEC = {**TRAIN_SPEC, "train": {**TRAIN_SPEC["train"], "epochs": 1}}
 EVAL = {
     "n_eval": 50,
     "batch_size": 25,

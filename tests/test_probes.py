@@ -11,19 +11,15 @@ from irbench.errors import IrbenchError
 from irbench.probes import PROBES, configured, figures_of, metric_info, run_probes
 
 from .conftest import probe_context
+from .test_attributions import _pixel_model
 
 
 def _corner_model() -> nn.Module:
     """Class 1 iff the top-left 2x2 block is bright: every decision rests on those 4 of 16 pixels."""
-    torch.manual_seed(0)
-    lin = nn.Linear(3 * 4 * 4, 2)
+    model = _pixel_model()
     with torch.no_grad():
-        lin.weight.zero_()
-        w = torch.zeros(3, 4, 4)
-        w[:, :2, :2] = 1.0
-        lin.weight[1] = w.flatten()
-        lin.bias[:] = torch.tensor([6.0, 0.0])
-    return nn.Sequential(nn.Flatten(), lin)
+        model[1].bias[:] = torch.tensor([6.0, 0.0])
+    return model
 
 
 def _corner_data(n: int = 24):
@@ -121,3 +117,34 @@ def test_accuracy_curve_end_points_are_the_clean_and_the_blank_accuracy():
     inserted = accuracy_curve(model, x, y, order, 4, insert=True, batch_size=8)
     assert deleted[0] == 1.0 and inserted[-1] == 1.0 and deleted[-1] == inserted[0] == 0.5
     assert auc(torch.tensor([1.0, 1.0, 1.0])) == pytest.approx(1.0)
+
+
+def test_a_probe_whose_dependency_was_skipped_is_skipped_too():
+    from irbench.probes import Probe, ProbeOutput
+
+    reader = Probe(
+        "reads_cue", lambda ctx, spec: ProbeOutput({"x": 1.0}), "test", (), after=("cue_following",)
+    )
+    PROBES.register("reads_cue", reader)
+    try:
+        x, y, _ = _corner_data()
+        lines = []
+        ctx = probe_context(_corner_model(), x, y, log=lines.append)
+        metrics, _, _ = run_probes(ctx, {"cue_following": {}, "reads_cue": {}})
+        assert metrics == {}
+        assert any(
+            "reads_cue: skipped (the test split has no output of 'cue_following')" in ln for ln in lines
+        )
+    finally:
+        PROBES._entries.pop("reads_cue")
+
+
+def test_a_regression_sweep_without_its_attack_is_a_one_line_error():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    x, y = torch.rand(8, 1, 4, 4), torch.rand(8, 3)
+    ctx = probe_context(model, x, y, task="regression", meta={"n_emotions": 3})
+    spec = {"clean": {}, "sweep": {"eps": [0.1], "thresholds": [0.5]}}
+    with pytest.raises(
+        IrbenchError, match=r"evaluate.sweep: a regression sweep needs 'thresholds' and 'attack'"
+    ):
+        run_probes(ctx, spec)

@@ -8,36 +8,30 @@ from irbench.io import read_json
 from irbench.records import RunKey, load_records, publish
 
 
+def _publish(key: RunKey, metrics: dict, extra: dict, output):
+    """publish() with MLflow off."""
+    return publish(
+        key,
+        metrics,
+        extra,
+        output=output,
+        device="cpu",
+        started=time.perf_counter(),
+        mlflow_settings={"enabled": False},
+        params={},
+        stage="eval",
+        log=lambda m: None,
+    )
+
+
 def test_publish_writes_ids_metrics_extras_and_time_and_load_merges_by_run(tmp_path):
     key = RunKey("vision", "shapes", "standard", 1, "abc")
     assert key.child == "vision/shapes/standard/abc/seed1"
     out = tmp_path / "r.json"
-    rec = publish(
-        key,
-        {"acc_clean": 0.5},
-        {"sweep": [{"eps": 0.1, "acc": 0.4}]},
-        output=out,
-        device="cpu",
-        started=time.perf_counter(),
-        mlflow_settings={"enabled": False},
-        params={},
-        stage="eval",
-        log=lambda m: None,
-    )
+    rec = _publish(key, {"acc_clean": 0.5}, {"sweep": [{"eps": 0.1, "acc": 0.4}]}, out)
     assert read_json(out) == rec and rec["config_hash"] == "abc" and rec["wall_s"] >= 0
     assert rec["sweep"][0]["eps"] == 0.1 and not list(tmp_path.glob("*.tmp"))
     other = tmp_path / "o.json"
-    publish(
-        key,
-        {"fid": 3.0},
-        {},
-        output=other,
-        device="cpu",
-        started=time.perf_counter(),
-        mlflow_settings={"enabled": False},
-        params={},
-        stage="eval",
-        log=lambda m: None,
-    )
+    _publish(key, {"fid": 3.0}, {}, other)
     rows = load_records([out, other])
     assert len(rows) == 1 and rows.loc[0, "acc_clean"] == 0.5 and rows.loc[0, "fid"] == 3.0

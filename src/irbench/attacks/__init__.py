@@ -17,7 +17,17 @@ from torch import Tensor, nn
 from irbench.attacks.projected import NORMS, UNBOUNDED, LossFn, project
 from irbench.registry import Registry
 
-__all__ = ["ATTACKS", "NORMS", "UNBOUNDED", "Attack", "LossFn", "project", "register", "run_attack"]
+__all__ = [
+    "ATTACKS",
+    "NORMS",
+    "UNBOUNDED",
+    "Attack",
+    "LossFn",
+    "project",
+    "register",
+    "run_attack",
+    "step_size",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,11 @@ class Attack:
 
 
 ATTACKS: Registry[Attack] = Registry("attack", "irbench.attacks")
+
+
+def step_size(spec: Mapping[str, Any]) -> float:
+    """An iterative attack's step: `step` when given, else 2.5 * eps / steps (robustness library)."""
+    return spec.get("step", 2.5 * spec["eps"] / spec["steps"])
 
 
 def register(attack: Attack) -> Attack:

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from irbench.attacks import Attack, LossFn, register
+from irbench.attacks import Attack, LossFn, register, step_size
 from irbench.attacks.projected import pgd
 
 
@@ -33,15 +33,14 @@ def bim(
 def run(
     model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn, spec: Mapping[str, Any], *, bounds, generator
 ) -> Tensor:
-    eps, steps = spec["eps"], spec["steps"]
     return bim(
         model,
         x,
         y,
         loss_fn,
-        eps=eps,
-        step=spec.get("step", 2.5 * eps / steps),
-        steps=steps,
+        eps=spec["eps"],
+        step=step_size(spec),
+        steps=spec["steps"],
         norm=spec["norm"],
         bounds=bounds,
     )

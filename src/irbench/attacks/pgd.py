@@ -8,20 +8,19 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from irbench.attacks import Attack, LossFn, register
+from irbench.attacks import Attack, LossFn, register, step_size
 from irbench.attacks.projected import pgd
 
 
 def run(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn, spec: Mapping[str, Any], **kw) -> Tensor:
-    eps, steps = spec["eps"], spec["steps"]
     return pgd(
         model,
         x,
         y,
         loss_fn,
-        eps=eps,
-        step=spec.get("step", 2.5 * eps / steps),
-        steps=steps,
+        eps=spec["eps"],
+        step=step_size(spec),
+        steps=spec["steps"],
         norm=spec["norm"],
         random_start=spec.get("random_start", True),
         **kw,

@@ -12,6 +12,8 @@ import torch
 from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, masks, register
 
+SETTINGS = ("n_images", "n_baselines", "n_figure", "ig_steps", "internal_batch_size", "shap_samples")
+
 
 def shown_images(ctx: ProbeContext, n_images: int, n_baselines: int = 0):
     """The explained test images and the SHAP baselines: a permutation that depends on the seed only."""
@@ -64,25 +66,8 @@ PROBE = register(
         schema={
             "type": "object",
             "additionalProperties": False,
-            "required": [
-                "n_images",
-                "n_baselines",
-                "n_figure",
-                "ig_steps",
-                "internal_batch_size",
-                "shap_samples",
-            ],
-            "properties": {
-                k: {"$ref": "#/$defs/positive_int"}
-                for k in (
-                    "n_images",
-                    "n_baselines",
-                    "n_figure",
-                    "ig_steps",
-                    "internal_batch_size",
-                    "shap_samples",
-                )
-            },
+            "required": list(SETTINGS),
+            "properties": {k: {"$ref": "#/$defs/positive_int"} for k in SETTINGS},
         },
         metrics=(
             Metric(

@@ -4,13 +4,14 @@ from the refinement's training record."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
 from irbench.explain.lime_batch import explain_batch
 from irbench.probes import Figure, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes.attributions import draw  # the same side-by-side grid, LIME maps drawn red/blue
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -38,12 +39,6 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         "seed": ctx.seed,
     }
     return ProbeOutput(artifacts=artifacts)
-
-
-def draw(payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping[str, Any]) -> None:
-    from irbench.figures import attribution_grid
-
-    attribution_grid(payloads, output, title)
 
 
 PROBE = register(
