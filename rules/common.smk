@@ -10,6 +10,7 @@ from irbench.config import (
     dataset_spec,
     eval_spec,
     resolve,
+    run_setting,
     study_seeds,
     train_spec,
 )

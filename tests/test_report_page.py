@@ -50,6 +50,12 @@ def test_report_page_has_verdicts_tables_figures_and_provenance(tmp_path):
         md_path=out / "report.md",
         config_hash="abc123",
         git_commit="deadbeef",
+        run_setting={
+            "scale": "quick",
+            "studies": {
+                "vision": {"seeds": [0, 1, 2], "datasets": {"toy": {"kind": "t", "synthetic": True}}}
+            },
+        },
     )
     verdicts = {c.metric: c.verdict for c in claims}
     assert verdicts == {"acc_l2_pgd": "holds", "acc_clean": "holds"}
@@ -59,6 +65,11 @@ def test_report_page_has_verdicts_tables_figures_and_provenance(tmp_path):
     assert "93.20 (cifar10)" in page and "total wall time 72 s" in page
     md = (out / "report.md").read_text()
     assert "## Claims" in md and "](../figure.png)" in md and "torch" in md
+    # above the claims: scale, seeds, synthetic data, what the words mean; each claim's n and differences
+    head = md[: md.index("## Claims")]
+    assert "Scale: **quick**" in head and "vision: 3 seeds (0, 1, 2)" in head and "synthetic" in head
+    assert "**inconclusive**" in head and "**evaluation failed**" in head and "**low power**" in head
+    assert "+55 pp" in md and "+55, +55, +55 pp" in md and "low power (n = 3 < 5)" in md
     assert not list(out.glob("*.tmp"))
 
 

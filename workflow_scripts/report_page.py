@@ -19,10 +19,11 @@ def main(log):
         md_path=snakemake.output.md,
         config_hash=p.config_hash,
         git_commit=git_commit(),
+        run_setting=p.run_setting,
     )
     for c in claims:
-        interval = f"[{c.ci_low:+.4g}, {c.ci_high:+.4g}]"
-        log(f"{c.study} {c.dataset}: {c.claim}: {c.verdict} ({c.mean_diff:+.4g} {interval})")
+        interval = f"[{c.ci_low:+.4g}, {c.ci_high:+.4g}], p (Holm) {c.p_holm:.3g}"
+        log(f"{c.study} {c.dataset}: {c.claim}: {c.verdict} ({c.mean_diff:+.4g} {interval}, n {c.n_pairs})")
     log(f"wrote {snakemake.output.html} and {snakemake.output.md}")
 
 

@@ -259,6 +259,29 @@ def study_seeds(cfg: Mapping[str, Any], study: str) -> list[int]:
     return list(cfg[study].get("seeds", cfg["seeds"]))
 
 
+def run_setting(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report states above its verdicts: the scale and, per study, the seeds and each dataset's
+    kind and whether irbench generated it."""
+    from irbench.datasets import DATASETS
+
+    return {
+        "scale": cfg.get("scale", "quick"),
+        "studies": {
+            study: {
+                "seeds": study_seeds(cfg, study),
+                "datasets": {
+                    d: {
+                        "kind": cfg["datasets"][d]["kind"],
+                        "synthetic": DATASETS.get(cfg["datasets"][d]["kind"]).synthetic,
+                    }
+                    for d in cfg[study]["datasets"]
+                },
+            }
+            for study in cfg["studies"]
+        },
+    }
+
+
 def dataset_spec(cfg: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     """The settings of one dataset entry."""
     return copy.deepcopy(dict(cfg["datasets"][dataset]))

@@ -34,6 +34,7 @@ KIND = register(
         prepare,
         "synthetic clips with known mid-level attributes and emotion ratings",
         task="regression",
+        synthetic=True,
         schema={
             "required": ["n_clips", "noise", "n_frames", "seed"],
             "properties": {

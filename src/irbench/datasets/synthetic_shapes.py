@@ -39,6 +39,7 @@ KIND = register(
         "synthetic_shapes",
         prepare,
         "generated shapes with a planted spurious cue (object and cue masks saved)",
+        synthetic=True,
         schema={
             "required": [
                 "n_train",

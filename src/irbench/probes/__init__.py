@@ -25,6 +25,10 @@ from irbench.registry import Registry
 from irbench.seeding import seed_everything
 
 UNITS = ("percent", "raw", "seconds")
+# The gate checks a claim on an attacked accuracy (ATTACKED) or a clean accuracy (ACCURACY) needs.
+ACCURACY_GATES = ("above_chance",)
+ATTACKED_GATES = ("monotone", "order", "gradients", "large_eps", "above_chance")
+REGRESSION_ATTACKED_GATES = ("bite",)
 TASKS = ("classification", "regression")
 
 
@@ -33,12 +37,15 @@ class Metric:
     """One metric (or a family: `{name}` parts match any text, e.g. `acc_{attack}`).
 
     `percent` metrics are stored as fractions and shown x100; `higher_is_better` None means no direction.
+    `gates`: the checks of the gates probe (`gate_<check>`) that must pass for a claim on this metric to get
+    a verdict (irbench.claims.GATE_VERDICTS).
     """
 
     pattern: str
     unit: str
     higher_is_better: bool | None
     description: str
+    gates: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:

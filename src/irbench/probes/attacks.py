@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from irbench.evaluation import attack_accuracy, attacked_regression_metrics
-from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes import (
+    ATTACKED_GATES,
+    REGRESSION_ATTACKED_GATES,
+    Metric,
+    Probe,
+    ProbeContext,
+    ProbeOutput,
+    register,
+)
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -48,9 +56,21 @@ PROBE = register(
         },
         after=("clean",),
         metrics=(
-            Metric("acc_{attack}", "percent", True, "accuracy under the named attack"),
-            Metric("corr_{attack}", "raw", True, "mean Pearson correlation under the named attack"),
-            Metric("mae_{attack}", "raw", False, "mean absolute error under the named attack"),
+            Metric("acc_{attack}", "percent", True, "accuracy under the named attack", ATTACKED_GATES),
+            Metric(
+                "corr_{attack}",
+                "raw",
+                True,
+                "mean Pearson correlation under the named attack",
+                REGRESSION_ATTACKED_GATES,
+            ),
+            Metric(
+                "mae_{attack}",
+                "raw",
+                False,
+                "mean absolute error under the named attack",
+                REGRESSION_ATTACKED_GATES,
+            ),
             Metric(
                 "corr_drop_{attack}", "raw", False, "clean correlation minus correlation under the attack"
             ),

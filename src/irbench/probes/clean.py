@@ -8,7 +8,7 @@ from typing import Any
 
 from irbench.evaluation import predict, regression_outputs
 from irbench.metrics.regression import mae, mean_pearson
-from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes import ACCURACY_GATES, Metric, Probe, ProbeContext, ProbeOutput, register
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -27,7 +27,7 @@ PROBE = register(
         run=run,
         description="performance on unperturbed test inputs",
         metrics=(
-            Metric("acc_clean", "percent", True, "accuracy on clean test images"),
+            Metric("acc_clean", "percent", True, "accuracy on clean test images", ACCURACY_GATES),
             Metric(
                 "corr_clean", "raw", True, "mean Pearson correlation of the outputs with the ratings, clean"
             ),

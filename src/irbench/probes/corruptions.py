@@ -9,7 +9,7 @@ from typing import Any
 
 from irbench.evaluation import corruption_accuracy
 from irbench.io import load_torch
-from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes import ACCURACY_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
 
 NAMES = [
     "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
@@ -67,7 +67,13 @@ PROBE = register(
             },
         },
         metrics=(
-            Metric("acc_corrupt_mean", "percent", True, "accuracy over every corruption and severity (mean)"),
+            Metric(
+                "acc_corrupt_mean",
+                "percent",
+                True,
+                "accuracy over every corruption and severity (mean)",
+                ACCURACY_GATES,
+            ),
         ),
         figures=(
             Figure(

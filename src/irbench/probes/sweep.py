@@ -10,7 +10,7 @@ from typing import Any
 
 from irbench.errors import IrbenchError
 from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold
-from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes import ATTACKED_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -75,10 +75,18 @@ PROBE = register(
         },
         metrics=(
             Metric(
-                "acc_fgsm_{eps}", "percent", True, "accuracy under FGSM at eps (in 1/255 where it is one)"
+                "acc_fgsm_{eps}",
+                "percent",
+                True,
+                "accuracy under FGSM at eps (in 1/255 where it is one)",
+                ATTACKED_GATES,
             ),
             Metric(
-                "acc_pgd_{eps}", "percent", True, "accuracy under L-inf PGD at eps (in 1/255 where it is one)"
+                "acc_pgd_{eps}",
+                "percent",
+                True,
+                "accuracy under L-inf PGD at eps (in 1/255 where it is one)",
+                ATTACKED_GATES,
             ),
             Metric(
                 "eps_below_{threshold}",
