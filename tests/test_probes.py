@@ -48,6 +48,24 @@ def test_a_probe_whose_data_is_missing_is_skipped_with_a_log_line():
     assert any("cue_following: skipped (the test split has no cue_labels)" in ln for ln in lines)
 
 
+def test_cue_following_uses_the_cue_independent_split_where_the_dataset_has_one():
+    from irbench.data.synthetic_shapes import CUE_INDEPENDENT
+    from irbench.data.tensors import Split
+
+    x, y, _ = _corner_data()  # the corner decides: it is the "cue" here, and agrees with y
+    in_dist = {"cue_labels": y.clone()}
+    shifted_cue = 1 - y  # on the shifted split the corner (cue) says the opposite class of the label
+    xs = x.clone()
+    xs[:, :, :2, :2] = 0.0
+    xs[shifted_cue == 1, :, :2, :2] = 1.0
+    shifted = Split(xs, y, {"cue_labels": shifted_cue}, {})
+    ctx = probe_context(_corner_model(), x, y, in_dist, splits={CUE_INDEPENDENT: shifted})
+    metrics, _, _ = run_probes(ctx, {"clean": {}, "cue_following": {}})
+    assert metrics == {"acc_clean": 1.0, "acc_cue_independent": 0.0, "cue_following": 1.0}
+    alone, _, _ = run_probes(probe_context(_corner_model(), x, y, in_dist), {"cue_following": {}})
+    assert alone == {}  # no conflicting images in the main split, no second split: nothing to report
+
+
 def test_every_probe_starts_from_the_seed_so_adding_one_changes_no_other_number():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(48, 3))

@@ -19,6 +19,7 @@ RULE = {
     "center_fraction": 0.5,
     "outside_fraction": 0.5,
 }
+IMAGES = np.zeros((1, 3, 8, 8))
 
 
 def _explanation(pred: int, weights: list[float]) -> Explanation:
@@ -34,7 +35,7 @@ def test_outside_center_flags_relied_superpixels_off_the_central_box():
     seg_centre = _explanation(0, [0.0, 0.0, 0.0, 0.0])
     seg_centre.segments[2:6, 2:6] = 4  # a central superpixel
     seg_centre.weights[0] = np.array([0.5, 0.0, 0.0, 0.0, 0.9])
-    flags = flag_regions([seg_centre], np.array([0]), RULE)[0]
+    flags = flag_regions([seg_centre], np.array([0]), RULE, IMAGES)[0]
     assert flags[:2, :2].all() and not flags[2:6, 2:6].any()  # corner flagged, centre kept
 
 
@@ -42,11 +43,32 @@ def test_wrong_prediction_flags_its_supporting_superpixels_and_switches_work():
     exp = _explanation(1, [0.0, 0.0, 0.0, 0.0])
     exp.segments[2:6, 2:6] = 4
     exp.weights[1] = np.array([-0.3, 0.0, 0.0, 0.0, 0.9])  # relied on: the centre only
-    assert flag_regions([exp], np.array([0]), RULE)[0][2:6, 2:6].all()  # wrong class: flagged anyway
-    assert not flag_regions([exp], np.array([1]), RULE)[0].any()  # right class, central: kept
+    assert flag_regions([exp], np.array([0]), RULE, IMAGES)[0][2:6, 2:6].all()  # wrong class: flagged anyway
+    assert not flag_regions([exp], np.array([1]), RULE, IMAGES)[0].any()  # right class, central: kept
     off = {**RULE, "wrong_class": False}
-    assert not flag_regions([exp], np.array([0]), off)[0].any()
+    assert not flag_regions([exp], np.array([0]), off, IMAGES)[0].any()
     assert central_box(8, 0.5)[2:6, 2:6].all() and central_box(8, 0.5).sum() == 16
+
+
+def test_recurring_flags_a_look_repeated_across_a_class_without_using_location():
+    # three images predicted as class 0; each relies on two superpixels: a red token that sits in a different
+    # quadrant on every image, and an object part whose colour differs from image to image
+    exps, images = [], np.zeros((3, 3, 8, 8))
+    for i, (token, part) in enumerate([(0, 3), (1, 2), (3, 0)]):
+        exp = _explanation(0, [0.0, 0.0, 0.0, 0.0])
+        exp.weights[0][[token, part]] = [0.9, 0.5]
+        images[i][:, exp.segments == token] = np.array([[0.9], [0.1], [0.1]])
+        images[i][:, exp.segments == part] = np.array([[0.1 + 0.3 * i], [0.6], [0.2 * i]])
+        exps.append(exp)
+    rule = {"top_k": 2, "wrong_class": False, "outside_center": False, "recurring": True}
+    flags = flag_regions(
+        exps, np.zeros(3, dtype=int), {**rule, "recurring_tol": 0.08, "recurring_share": 0.5}, images
+    )
+    for i, (token, part) in enumerate([(0, 3), (1, 2), (3, 0)]):
+        assert flags[i][exps[i].segments == token].all() and not flags[i][exps[i].segments == part].any()
+    # a share no other image reaches flags nothing; the switch off flags nothing
+    assert not flag_regions(exps, np.zeros(3, dtype=int), {**rule, "recurring_share": 1.01}, images).any()
+    assert not flag_regions(exps, np.zeros(3, dtype=int), {**rule, "recurring": False}, images).any()
 
 
 def test_flag_scores_against_cue_and_object_masks():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from irbench.data.synthetic_shapes import CUE_COLOURS, CUE_SIZE, generate
+from irbench.data.synthetic_shapes import CUE_COLOURS, CUE_INDEPENDENT, CUE_SIZE, generate
 
 
 def _gen(**kw):
@@ -38,6 +38,16 @@ def test_cue_agrees_with_p_train_in_train_and_is_independent_in_test():
     agree_test = (d["test"]["cue_labels"] == d["test"]["labels"]).mean()
     assert agree_train == pytest.approx(0.8, abs=0.03)
     assert agree_test == pytest.approx(0.1, abs=0.03)
+
+
+def test_p_test_makes_the_test_split_in_distribution_and_adds_a_cue_independent_one():
+    plain, d = _gen(p_train=0.8), _gen(p_train=0.8, p_test=0.8)
+    assert set(plain) == {"train", "test"} and set(d) == {"train", "test", CUE_INDEPENDENT}
+    np.testing.assert_array_equal(plain["train"]["images"], d["train"]["images"])  # train unchanged
+    assert (d["test"]["cue_labels"] == d["test"]["labels"]).mean() == pytest.approx(0.8, abs=0.03)
+    shifted = d[CUE_INDEPENDENT]
+    assert (shifted["cue_labels"] == shifted["labels"]).mean() == pytest.approx(0.1, abs=0.03)
+    assert not np.array_equal(shifted["images"], d["test"]["images"])
 
 
 def test_every_class_appears_and_labels_are_in_range():

@@ -158,12 +158,13 @@ def accuracy_sweep(
     *,
     batch_size: int = 500,
     generator: torch.Generator | None = None,
-) -> tuple[list[dict[str, float]], dict[str, float]]:
+) -> tuple[list[dict[str, float]], dict[str, float], list[tuple[dict[str, Any], str, Tensor]]]:
     """Accuracy under FGSM and L-inf PGD at each eps of `sweep` ({'eps': [...], 'pgd_steps',
     'pgd_step_factor'}: PGD step = factor * eps / steps). Returns the rows ({'eps', 'acc_fgsm',
-    'acc_pgd'}) and flat metrics (`acc_fgsm_<eps>`, `acc_pgd_<eps>`, eps in 1/255)."""
+    'acc_pgd'}), flat metrics (`acc_fgsm_<eps>`, `acc_pgd_<eps>`, eps in 1/255) and, per attack run,
+    (its entry, its name, which examples it left correct)."""
     model.eval()
-    rows, metrics = [], {}
+    rows, metrics, per_example = [], {}, []
     for eps in sweep["eps"]:
         attacks = {
             "fgsm": {"method": "fgsm", "norm": "linf", "eps": eps, "steps": 1},
@@ -178,11 +179,14 @@ def accuracy_sweep(
         }
         row = {"eps": float(eps)}
         for name, attack in attacks.items():
-            adv = attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator)
-            row[f"acc_{name}"] = (adv == y).float().mean().item()
+            correct = (
+                attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator) == y
+            )
+            row[f"acc_{name}"] = correct.float().mean().item()
             metrics[f"acc_{name}_{eps_label(eps)}"] = row[f"acc_{name}"]
+            per_example.append((attack, f"{name}_{eps_label(eps)}", correct))
         rows.append(row)
-    return rows, metrics
+    return rows, metrics, per_example
 
 
 def corruption_accuracy(

@@ -6,8 +6,12 @@ repeat for a configured number of rounds, each starting from the previous round'
 The flag rule (all switches in `<variant>.refine.flag`): the superpixels the model relies on are the
 `top_k` with the largest positive LIME weight for its predicted class. One of them is flagged when
 - `wrong_class`: the prediction is wrong (the superpixel supports a class the image is not), or
-- `outside_center`: more than `outside_fraction` of its pixels lie outside the central box whose side is
-  `center_fraction` of the image (CIFAR objects are centred; a shortcut in a corner or the background is not).
+- `recurring`: its look recurs across the images predicted as the same class (its median colour lies within
+  `recurring_tol` of the relied superpixels' of at least `recurring_share` of those other images): an
+  object varies in colour and place from image to image, a shortcut token does not. Uses no location.
+- `outside_center`: a location prior: more than `outside_fraction` of its pixels lie outside the central
+  box whose side is `center_fraction` of the image (CIFAR objects are centred; a shortcut in a corner or
+  the background is not). It knows where a corner cue is, so it is off by default.
 """
 
 from __future__ import annotations
@@ -37,23 +41,81 @@ def central_box(size: int, fraction: float) -> np.ndarray:
     return box
 
 
-def flag_regions(explanations: list[Explanation], labels: np.ndarray, rule: Mapping[str, Any]) -> np.ndarray:
-    """(N, H, W) bool: the pixels of the flagged superpixels of each explained image (module docstring)."""
+# Each rule alone, scored beside the configured one on the same explanations (flag_<rule>_precision, ...).
+SINGLE_RULES = {
+    "wrong_class": {"wrong_class": True, "recurring": False, "outside_center": False},
+    "recurring": {"wrong_class": False, "recurring": True, "outside_center": False},
+    "outside_center": {"wrong_class": False, "recurring": False, "outside_center": True},
+}
+
+
+def relied_superpixels(explanations: list[Explanation], top_k: int) -> list[list[int]]:
+    """Per image, the (at most `top_k`) superpixels with the largest positive weight for its prediction."""
+    out = []
+    for exp in explanations:
+        weights = exp.weights[int(exp.probs.argmax())]
+        out.append([int(s) for s in np.argsort(-weights)[:top_k] if weights[s] > 0])
+    return out
+
+
+def recurring_superpixels(
+    explanations: list[Explanation],
+    images: np.ndarray,
+    relied: list[list[int]],
+    tol: float,
+    share: float,
+) -> list[set[int]]:
+    """Per image, the relied superpixels whose median colour (images (N, C, H, W) in [0, 1]) is within
+    `tol` (L-inf) of a relied superpixel of at least `share` of the other images predicted as its class."""
+    owners, colours, preds = [], [], []
+    for i, (exp, segs) in enumerate(zip(explanations, relied, strict=True)):
+        for s in segs:
+            owners.append((i, s))
+            colours.append(np.median(images[i][:, exp.segments == s], axis=1))
+            preds.append(int(exp.probs.argmax()))
+    out: list[set[int]] = [set() for _ in explanations]
+    if not owners:
+        return out
+    colours_arr, preds_arr = np.stack(colours), np.asarray(preds)
+    image_of = np.asarray([i for i, _ in owners])
+    for c in np.unique(preds_arr):
+        idx = np.flatnonzero(preds_arr == c)
+        others = np.unique(image_of[idx]).size - 1
+        if others < 1:
+            continue
+        close = np.abs(colours_arr[idx, None] - colours_arr[None, idx]).max(-1) <= tol
+        for a, k in enumerate(idx):
+            hits = np.unique(image_of[idx][close[a]])
+            if (hits != image_of[k]).sum() >= share * others:
+                i, s = owners[k]
+                out[i].add(s)
+    return out
+
+
+def flag_regions(
+    explanations: list[Explanation], labels: np.ndarray, rule: Mapping[str, Any], images: np.ndarray
+) -> np.ndarray:
+    """(N, H, W) bool: the pixels of the flagged superpixels of each explained image (module docstring);
+    `images` (N, C, H, W) in [0, 1] are the explained images."""
     h, w = explanations[0].segments.shape
     centre = central_box(h, rule.get("center_fraction", 0.5))
+    relied = relied_superpixels(explanations, rule.get("top_k", 3))
+    recurring = (
+        recurring_superpixels(
+            explanations, images, relied, rule.get("recurring_tol", 0.08), rule.get("recurring_share", 0.2)
+        )
+        if rule.get("recurring", False)
+        else [set() for _ in explanations]
+    )
     flags = np.zeros((len(explanations), h, w), dtype=bool)
-    for i, exp in enumerate(explanations):
-        pred = int(exp.probs.argmax())
-        weights = exp.weights[pred]
-        order = np.argsort(-weights)[: rule.get("top_k", 3)]
-        relied = [int(s) for s in order if weights[s] > 0]
-        for s in relied:
+    for i, (exp, segs) in enumerate(zip(explanations, relied, strict=True)):
+        wrong = rule.get("wrong_class", True) and int(exp.probs.argmax()) != int(labels[i])
+        for s in segs:
             pixels = exp.segments == s
-            wrong = rule.get("wrong_class", True) and pred != int(labels[i])
-            outside = rule.get("outside_center", True) and (
+            outside = rule.get("outside_center", False) and (
                 (pixels & ~centre).sum() > rule.get("outside_fraction", 0.5) * pixels.sum()
             )
-            if wrong or outside:
+            if wrong or outside or s in recurring[i]:
                 flags[i] |= pixels
     return flags
 
@@ -106,16 +168,17 @@ def refine_variant(
             segmentation=r.get("segmentation"),
             seed=seed * 1000 + rnd,
         )
-        flags = flag_regions(exps, train.y[idx].numpy(), r["flag"])
+        images = to_unit(train.x[idx]).numpy()
+        flags = flag_regions(exps, train.y[idx].numpy(), r["flag"], images)
         lime_s = time.perf_counter() - t0
         region[idx] |= torch.from_numpy(flags)
         row: dict[str, Any] = {"round": rnd + 1, "explained": len(idx), "lime_s": round(lime_s, 2)}
         if "cue_mask" in train.extras and "object_mask" in train.extras:
-            row.update(
-                flag_scores(
-                    flags, train.extras["cue_mask"][idx].numpy(), train.extras["object_mask"][idx].numpy()
-                )
-            )
+            truth = train.extras["cue_mask"][idx].numpy(), train.extras["object_mask"][idx].numpy()
+            row.update(flag_scores(flags, *truth))
+            for name, single in SINGLE_RULES.items():
+                alone = flag_regions(exps, train.y[idx].numpy(), {**r["flag"], **single}, images)
+                row.update({f"flag_{name}_{k[5:]}": v for k, v in flag_scores(alone, *truth).items()})
         log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         t0 = time.perf_counter()
         ckpt = f"{checkpoint_path}.round{rnd + 1}" if checkpoint_path else None

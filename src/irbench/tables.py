@@ -19,6 +19,7 @@ from irbench.config import load_yaml
 from irbench.io import atomic_path, read_json, write_json, write_text
 from irbench.probes import Metric, metric_info
 from irbench.records import ID_COLUMNS, load_records
+from irbench.refine import SINGLE_RULES
 
 REFERENCE_PATH = Path(__file__).with_name("reference.yaml")
 
@@ -39,6 +40,11 @@ TRAIN_METRICS = {
     "flag_recall": Metric("flag_recall", "percent", True, "pixels of the planted cue that are flagged"),
     "flag_on_object": Metric("flag_on_object", "percent", False, "flagged pixels that lie on the object"),
 }
+# ... and of each flag rule alone, on the same explanations (irbench.refine.SINGLE_RULES)
+for _rule in SINGLE_RULES:
+    for _score, _what in (("precision", "flagged pixels on the cue"), ("recall", "cue pixels flagged")):
+        _name = f"flag_{_rule}_{_score}"
+        TRAIN_METRICS[_name] = Metric(_name, "percent", True, f"{_what} by the {_rule} rule alone")
 
 
 def describe(metric: str) -> Metric:

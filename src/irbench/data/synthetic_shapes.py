@@ -30,6 +30,7 @@ SHAPES = (
     "frame",
     "vbar",
 )
+CUE_INDEPENDENT = "test_cue_independent"  # the extra test split where the cue is independent of the label
 # Ten well-separated cue colours (RGB in [0, 1]); cue label k is painted with CUE_COLOURS[k].
 CUE_COLOURS = np.array(
     [
@@ -188,11 +189,14 @@ def generate(
     seed: int,
     nonrobust_l2: float = 0.0,
     faint_fraction: float = 0.0,
+    p_test: float | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Generate the train split (cue agrees w.p. p_train) and the test split (cue independent)."""
+    """Generate the train split (cue agrees w.p. p_train) and the test split (cue independent). With
+    `p_test` the test split is in-distribution (cue agrees w.p. p_test) and a `test_cue_independent` split
+    of the same size measures reliance on the cue separately."""
     if not 2 <= n_classes <= len(SHAPES):
         raise ValueError(f"n_classes must be in 2..{len(SHAPES)}, got {n_classes}")
-    train_seq, test_seq = np.random.SeedSequence(seed).spawn(2)
+    train_seq, test_seq, shifted_seq = np.random.SeedSequence(seed).spawn(3)
     common = {
         "n_classes": n_classes,
         "image_size": image_size,
@@ -200,5 +204,8 @@ def generate(
         "faint_fraction": faint_fraction,
     }
     train = generate_split(n_train, p_agree=p_train, seed=train_seq, **common)
-    test = generate_split(n_test, p_agree=None, seed=test_seq, **common)
-    return {"train": train.as_dict(), "test": test.as_dict()}
+    test = generate_split(n_test, p_agree=p_test, seed=test_seq, **common)
+    splits = {"train": train.as_dict(), "test": test.as_dict()}
+    if p_test is not None:
+        splits[CUE_INDEPENDENT] = generate_split(n_test, p_agree=None, seed=shifted_seq, **common).as_dict()
+    return splits

@@ -72,6 +72,15 @@ def channel_stats(x: Tensor, chunk: int = 4096) -> tuple[Tensor, Tensor]:
     return mean.float(), var.clamp_min(0).sqrt().float()
 
 
+STANDARD_SPLITS = ("train", "val", "test")
+
+
+def extra_splits(path: str | os.PathLike) -> list[str]:
+    """The splits of a prepared dataset file besides train/val/test (e.g. a cue-independent test split)."""
+    payload = load_torch(path)
+    return [k for k in payload if k != "meta" and k not in STANDARD_SPLITS]
+
+
 def has_split(path: str | os.PathLike, split: str) -> bool:
     """Whether a prepared dataset file holds `split`."""
     payload = load_torch(path)

@@ -22,6 +22,7 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
         seed=spec["seed"],
         nonrobust_l2=spec["nonrobust_l2"],
         faint_fraction=spec["faint_fraction"],
+        p_test=spec.get("p_test"),
     )
     meta = {
         "n_classes": spec["n_classes"],
@@ -30,6 +31,7 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
         "p_train": spec["p_train"],
         "nonrobust_l2": spec["nonrobust_l2"],
         "faint_fraction": spec["faint_fraction"],
+        "p_test": spec.get("p_test"),
     }
     return splits, meta
 
@@ -68,6 +70,12 @@ KIND = register(
                     "description": "expected a non-negative number",
                 },
                 "faint_fraction": {"$ref": "#/$defs/probability"},
+                "p_test": {
+                    "type": ["number", "null"],
+                    "minimum": 0,
+                    "maximum": 1,
+                    "description": "expected a probability or null (cue independent of the label)",
+                },
                 "seed": SEED,
                 "paper_reference": PAPER_REFERENCE,
             },

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from irbench.data.tensors import load_split
+from irbench.data.tensors import extra_splits, load_split
 from irbench.io import save_torch
 from irbench.probes import ProbeContext, run_probes
 from irbench.records import RunKey, publish
@@ -39,6 +39,10 @@ def evaluate_job(
     device = pick_device()
     test = load_split(data, "test")
     net = load_trained(model, model_spec, test.meta.get("n_classes", 0)).to(device)
+    splits = {}
+    for name in extra_splits(data):
+        split = load_split(data, name)
+        splits[name] = split.subset(torch.arange(min(spec["n_eval"], len(split)))).to(device)
     ctx = ProbeContext(
         model=net,
         test=test,
@@ -49,6 +53,7 @@ def evaluate_job(
         batch_size=spec["batch_size"],
         task=test.meta.get("task", "classification"),
         spec_root=spec,
+        splits=splits,
         inputs=dict(inputs or {}),
         log=log,
     )

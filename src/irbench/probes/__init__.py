@@ -87,6 +87,7 @@ class ProbeContext:
     batch_size: int
     task: str
     spec_root: Mapping[str, Any] = field(default_factory=dict)  # the whole evaluate section
+    splits: Mapping[str, Split] = field(default_factory=dict)  # other test splits, first `n_eval`, on device
     generator: torch.Generator | None = None  # reset to the seed before each probe
     inputs: Mapping[str, str] = field(default_factory=dict)  # extra input files by name
     outputs: dict[str, ProbeOutput] = field(default_factory=dict)  # earlier probes' outputs by key
@@ -119,6 +120,7 @@ class Probe:
     task: str | None = None  # None: both tasks
     needs: tuple[str, ...] = ()  # test-split extras (e.g. cue_labels, object_mask) it cannot run without
     after: tuple[str, ...] = ()
+    follows: tuple[str, ...] = ()  # probes it reads when they are configured (run first), else does without
     inputs: Mapping[str, str] = field(default_factory=dict)  # name -> path template ({study}, {dataset})
     figures: tuple[Figure, ...] = ()
     preflight: Callable[[Mapping[str, Any]], None] | None = (
@@ -153,10 +155,14 @@ def configured(spec: Mapping[str, Any]) -> list[str]:
             return
         if key in stack:
             raise IrbenchError(f"probes depend on each other in a cycle: {' -> '.join((*stack, key))}")
-        for dep in PROBES.get(key).after:
+        probe = PROBES.get(key)
+        for dep in probe.after:
             if dep not in keys:
                 raise IrbenchError(f"probe {key!r} reads probe {dep!r}: add 'evaluate.{dep}' to the study")
             visit(dep, (*stack, key))
+        for dep in probe.follows:
+            if dep in keys:
+                visit(dep, (*stack, key))
         order.append(key)
 
     for k in keys:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from irbench.evaluation import attack_accuracy, attacked_regression_metrics
+from irbench.evaluation import attacked_predictions, attacked_regression_metrics
 from irbench.probes import (
     ATTACKED_GATES,
     REGRESSION_ATTACKED_GATES,
@@ -17,15 +17,22 @@ from irbench.probes import (
     ProbeOutput,
     register,
 )
+from irbench.probes._threats import file_correct
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
-    x, y, metrics = ctx.scored.x, ctx.scored.y, {}
+    x, y, metrics, shared = ctx.scored.x, ctx.scored.y, {}, {}
     for name, attack in spec.items():
         if ctx.task == "classification":
-            metrics[f"acc_{name}"] = attack_accuracy(
-                ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator
+            ctx.model.eval()
+            correct = (
+                attacked_predictions(
+                    ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator
+                )
+                == y
             )
+            metrics[f"acc_{name}"] = correct.float().mean().item()
+            file_correct(shared, attack, name, correct)
             continue
         m = attacked_regression_metrics(
             ctx.model,
@@ -38,7 +45,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         metrics.update({f"corr_{name}": m["corr"], f"mae_{name}": m["mae"]})
         metrics[f"corr_drop_{name}"] = ctx.outputs["clean"].metrics["corr_clean"] - m["corr"]
         metrics[f"norm_{name}"] = m["norm"]
-    return ProbeOutput(metrics)
+    return ProbeOutput(metrics, shared=shared)
 
 
 PROBE = register(

@@ -11,13 +11,19 @@ from typing import Any
 from irbench.errors import IrbenchError
 from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold
 from irbench.probes import ATTACKED_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes._threats import file_correct
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     x, y = ctx.scored.x, ctx.scored.y
     if ctx.task == "classification":
-        rows, flat = accuracy_sweep(ctx.model, x, y, spec, batch_size=ctx.batch_size, generator=ctx.generator)
-        return ProbeOutput(flat, data=rows)
+        rows, flat, runs = accuracy_sweep(
+            ctx.model, x, y, spec, batch_size=ctx.batch_size, generator=ctx.generator
+        )
+        shared: dict[str, Any] = {}
+        for attack, name, correct in runs:
+            file_correct(shared, attack, name, correct)
+        return ProbeOutput(flat, data=rows, shared=shared)
     attacks = ctx.spec_root.get("attacks", {})
     if spec.get("attack") not in attacks or "thresholds" not in spec:
         raise IrbenchError(

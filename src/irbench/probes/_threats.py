@@ -1,0 +1,53 @@
+"""Threat models shared by the attack probes: each attack probe files its per-example correctness under its
+(norm, eps), so the AutoAttack probe can take the per-example worst case over every attack run there."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor
+
+from irbench.evaluation import eps_label
+
+Threat = tuple[str, float]  # (norm, eps)
+
+
+def threat_of(attack: Mapping[str, Any]) -> Threat:
+    """The threat model of an attack entry: its norm and eps (eps rounded so 4/255 written two ways match)."""
+    return attack["norm"], round(float(attack["eps"]), 6)
+
+
+def threat_label(threat: Threat) -> str:
+    """A threat model as a column suffix: `linf_8` (eps 8/255), `l2_0.5`."""
+    norm, eps = threat
+    return f"{norm}_{eps_label(eps) if norm == 'linf' else f'{eps:g}'}"
+
+
+# How strong each attack method is, for the check that a stronger one never leaves higher accuracy.
+STRENGTH = {"fgsm": 1, "bim": 2, "pgd": 2, "autoattack": 3}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One attack run at one threat model: its method and which scored examples it left correct."""
+
+    method: str
+    correct: Tensor
+
+
+def file_correct(shared: dict[str, Any], attack: Mapping[str, Any], name: str, correct: Tensor) -> None:
+    """Record which scored examples `name` (an attack under entry `attack`) left correctly classified."""
+    runs = shared.setdefault("correct", {}).setdefault(threat_of(attack), {})
+    runs[name] = Run(attack["method"], correct.detach().bool())
+
+
+def correct_by_threat(outputs: Mapping[str, Any]) -> dict[Threat, dict[str, Run]]:
+    """Every earlier probe's attack runs, by threat model and `<probe>:<name>`."""
+    out: dict[Threat, dict[str, Run]] = {}
+    for key, output in outputs.items():
+        for threat, runs in output.shared.get("correct", {}).items():
+            for name, run in runs.items():
+                out.setdefault(threat, {})[f"{key}:{name}"] = run
+    return out
