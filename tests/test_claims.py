@@ -123,6 +123,8 @@ def test_holm_correction_spans_the_study_claims():
     assert alone.p_value < 0.05 and alone.verdict == HOLDS
     assert all(c.p_holm == pytest.approx(min(1, 2 * c.p_value)) for c in both)
     assert all(c.verdict == (HOLDS if c.p_holm < 0.05 else INCONCLUSIVE) for c in both)
+    lifted = [c for c in both if c.verdict == INCONCLUSIVE and c.ci_low > 0]
+    assert len(lifted) == 2 and all(any("before Holm's correction" in n for n in c.notes) for c in lifted)
     assert not any("low power" in n for c in both for n in c.notes)  # five seeds
 
 

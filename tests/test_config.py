@@ -197,3 +197,35 @@ def test_a_study_may_not_share_its_name_with_a_rule():
     check_study_names(["vision", "mer"], ["train", "evaluate"])
     with pytest.raises(IrbenchError, match="key 'studies' names 'train', which is also a rule"):
         check_study_names(["vision", "train"], ["train", "evaluate"])
+
+
+def test_run_setting_states_scale_seeds_and_synthetic_data():
+    from irbench.config import run_setting
+
+    cfg = load(ROOT / "params.yaml")
+    s = run_setting(cfg)
+    assert s["scale"] == "quick" and s["studies"]["vision"]["seeds"] == [0, 1, 2]
+    assert s["studies"]["lime"]["datasets"] == {
+        "synthetic_cue": {"kind": "synthetic_shapes", "synthetic": True}
+    }
+    real = copy.deepcopy(cfg)
+    real["vision"]["datasets"] = ["cifar10"]
+    assert run_setting(real)["studies"]["vision"]["datasets"]["cifar10"] == {
+        "kind": "cifar10",
+        "synthetic": False,
+    }
+
+
+def test_autoattack_and_gates_entries_are_validated():
+    cfg = load_yaml(ROOT / "params.yaml")
+    bad = copy.deepcopy(cfg)
+    bad["vision"]["evaluate"]["autoattack"]["threats"] = [{"norm": "l1", "eps": 1.0}]
+    with pytest.raises(IrbenchError, match="expected linf or l2"):
+        resolve(bad)
+    custom = copy.deepcopy(cfg)
+    custom["vision"]["evaluate"]["autoattack"] = {
+        "version": "custom",
+        "threats": [{"norm": "l2", "eps": 0.5}],
+    }
+    with pytest.raises(IrbenchError, match="attacks"):
+        resolve(custom)

@@ -166,3 +166,25 @@ def test_a_regression_sweep_without_its_attack_is_a_one_line_error():
         IrbenchError, match=r"evaluate.sweep: a regression sweep needs 'thresholds' and 'attack'"
     ):
         run_probes(ctx, spec)
+
+
+def test_a_regression_sweep_reports_the_eps_that_costs_a_given_drop_in_correlation():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    x = torch.rand(64, 1, 4, 4)
+    with torch.no_grad():
+        y = model(x) + 0.05 * torch.randn(64, 3)
+    bim = {"method": "bim", "norm": "linf", "eps": 0.01, "step": 0.01, "steps": 2}
+    eps = [0.001, 0.01, 0.1, 1.0]
+    spec = {
+        "clean": {},
+        "attacks": {"bim": bim},
+        "sweep": {"eps": eps, "attack": "bim", "thresholds": [-2.0]},
+    }
+    spec["sweep"]["drops"] = [0.05, 5.0]
+    ctx = probe_context(model, x, y, task="regression", meta={"n_emotions": 3}, spec_root=spec)
+    metrics, data, _ = run_probes(ctx, spec)
+    clean = metrics["corr_clean"]
+    first = next(r["eps"] for r in data["sweep"] if r["corr"] <= clean - 0.05)
+    assert metrics["eps_drop_0.05"] == first and first > 0.001
+    assert "eps_drop_5" not in metrics and "eps_below_-2" not in metrics  # never reached: missing

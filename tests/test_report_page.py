@@ -85,3 +85,24 @@ def test_job_times_table_lists_every_job(tmp_path):
     times = job_times("vision", inputs.records, inputs.train_records)
     assert len(times) == 12 and set(times["stage"]) == {"train", "evaluate"}
     assert isinstance(times, pd.DataFrame) and times["wall_s"].sum() == 72
+
+
+def test_gate_summary_names_the_failed_gates_and_why(tmp_path):
+    from irbench.report_page import gate_summary
+
+    ids = {"study": "lime", "dataset": "d", "variant": "v", "seed": 0}
+    ok, bad, none = tmp_path / "ok.json", tmp_path / "bad.json", tmp_path / "none.json"
+    write_json({**ids, "metrics": {"gate_order": 1.0, "gate_gradients": 1.0}}, ok)
+    write_json(
+        {
+            **ids,
+            "seed": 1,
+            "metrics": {"gate_order": 0.0, "gate_gradients": 1.0},
+            "gates": {"order": {"linf_8": ["attacks:pgd (pgd) 0.300 > sweep:fgsm_8 (fgsm) 0.200"]}},
+        },
+        bad,
+    )
+    write_json({**ids, "seed": 2, "metrics": {"acc_clean": 0.5}}, none)
+    df = gate_summary("lime", [ok, bad, none])
+    assert list(df["passed"]) == ["2/2", "1/2"] and df["failed"].iloc[0] == "none"
+    assert df["failed"].iloc[1].startswith("order: {'linf_8': ['attacks:pgd (pgd) 0.300 >")

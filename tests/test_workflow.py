@@ -55,6 +55,8 @@ TINY = {
             "sweep": {"eps": [0.0313725], "pgd_steps": 1},
             "corruptions": {"names": ["fog", "contrast"], "severities": [1, 5], "n_images": 20},
             "lime": {"n_images": 2, "num_samples": 20, "batch_size": 64},
+            "autoattack": {"version": "custom", "attacks": ["apgd-ce"], "n_images": 20, "n_iter": 10},
+            "gates": {"n_images": 20, "large_eps_steps": 5},
         },
     },
     "mer": {
@@ -70,6 +72,13 @@ TINY = {
         "evaluate": {
             "n_eval": 40,
             "attacks": {"l2_pgd": {"steps": 2}, "linf_pgd": {"steps": 2}},
+            "autoattack": {
+                "version": "custom",
+                "attacks": ["apgd-ce", "apgd-t"],
+                "n_images": 20,
+                "n_iter": 10,
+            },
+            "gates": {"n_images": 20, "large_eps_steps": 5},
             "attributions": {
                 "n_images": 16,
                 "n_baselines": 8,
@@ -139,6 +148,7 @@ def make_project(dest: Path) -> Path:
     cfg = yaml.safe_load((ROOT / "params.yaml").read_text())
     cfg["scales"]["tiny"] = TINY
     cfg["scale"] = "tiny"
+    cfg["seeds"] = [0, 1]  # the job counts below are for two seeds
     write_params(dest, cfg)
     return dest
 
@@ -199,6 +209,7 @@ def test_report_page_shows_claims_tables_figures_and_provenance(done):
     # robustness curves, corruption heatmap
     assert page.count("data:image/png;base64,") == 7
     assert "refinement removes the reliance on the planted cue" in page
+    assert "robust accuracy at L2 0.5" in page and "What the verdicts mean" in page and "Scale: tiny" in page
     assert "configuration hash" in page and "snakemake" in page and "evaluate" in page
     md = (done / "results/report.md").read_text()
     assert "## Claims" in md and "](figures/vision_synthetic_shapes_attributions_seed0.png)" in md
@@ -224,8 +235,14 @@ def test_lime_study_refines_evaluates_and_draws_its_figures(done):
         "acc_pgd_8_mean",
         "acc_corrupt_mean_mean",
         "cue_following_mean",
+        "acc_cue_independent_mean",
+        "acc_aa_linf_8_mean",
+        "acc_robust_linf_8_mean",
+        "gate_gradients_mean",
     ):
         assert table[col].between(0, 1).all(), col
+    # the worst case over FGSM, PGD and AutoAttack is at most each of them (on AutoAttack's images)
+    assert (table["acc_robust_linf_8_mean"] <= table["acc_aa_linf_8_mean"] + 1e-9).all()
     refined = table.drop(index="baseline")
     assert refined["flag_precision_mean"].between(0, 1).all() and (refined["lime_s_mean"] > 0).all()
     assert table["train_s_mean"].notna().all()

@@ -174,6 +174,8 @@ def evaluate_claims(
         low, high, p = tests.get(i, (np.nan, np.nan, np.nan))
         if i in tests:
             word = verdict(float(diffs.mean()), adjusted[i])
+            if word == INCONCLUSIVE and (low > 0 or high < 0):
+                notes = [*notes, f"the interval excludes 0 before Holm's correction (unadjusted p = {p:.3g})"]
         else:
             word = forced or TOO_FEW
         if len(diffs) < LOW_POWER_BELOW:

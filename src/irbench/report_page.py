@@ -132,6 +132,33 @@ def _claims_frame(claims: Sequence[ClaimResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def gate_summary(study: str, records: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Per model and seed, the gates it failed (with why) or a count of those it passed: the table under
+    each study in the report."""
+    rows = []
+    for p in records:
+        r = read_json(p)
+        gates = {k[len("gate_") :]: v for k, v in r.get("metrics", {}).items() if k.startswith("gate_")}
+        if not gates:
+            continue
+        failed = [g for g, ok in gates.items() if ok < 1]
+        why = "; ".join(f"{g}: {_short(r.get('gates', {}).get(g))}" for g in failed)
+        rows.append(
+            {
+                "study": study,
+                **_ids(r),
+                "passed": f"{len(gates) - len(failed)}/{len(gates)}",
+                "failed": why or "none",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _short(detail: Any, limit: int = 240) -> str:
+    text = str(detail)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def setting_lines(setting: Mapping[str, Any]) -> list[str]:
     """What the verdicts rest on, stated above them: scale, data (synthetic or real), seeds per study."""
     lines = [f"Scale: **{setting.get('scale', 'quick')}**."]
@@ -235,6 +262,13 @@ def build_report(
         if source:
             h.append(f"<p><small>Paper numbers: {html.escape(source)}</small></p>")
             md += [f"Paper numbers: {source}", ""]
+        gates = gate_summary(study, inputs.records)
+        if len(gates):
+            n_failed = int((gates["failed"] != "none").sum())
+            title = f"Gates: {n_failed} of {len(gates)} models failed one or more"
+            h.append(f"<details{' open' if n_failed else ''}><summary>{html.escape(title)}</summary>")
+            h.append(_html_table(gates) + "</details>")
+            md += [f"{title}:", "", _md_table(gates), ""]
         legend = column_legend(table)
         items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(t)}</li>" for n, t in legend)
         h.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")

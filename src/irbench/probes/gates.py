@@ -8,7 +8,7 @@ Classifiers:
 - `monotone`: along the sweep, accuracy never rises with eps (by more than `tolerance`);
 - `order`: at each threat model a stronger attack never leaves higher accuracy than a weaker one
   (FGSM >= PGD/BIM >= AutoAttack, within `tolerance`, on the same images);
-- `gradients`: no scored image has an all-zero input gradient of the loss;
+- `gradients`: no scored image has an all-zero input gradient of the logit margin (masked gradients);
 - `large_eps`: PGD at a huge eps (`large_eps`, per norm the threat models use: L-inf 64/255, L2 8) leaves
   at most `large_eps_max_acc` accuracy;
 - `above_chance`: clean accuracy exceeds chance (1 / classes) by `chance_se` binomial standard errors.
@@ -67,11 +67,16 @@ def check_order(runs: Mapping[str, Any], tolerance: float) -> tuple[bool, list[s
 
 
 def zero_gradient_images(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> int:
-    """How many images have an all-zero gradient of the cross-entropy with respect to the input."""
+    """How many images have an all-zero input gradient of the logit margin (best other class minus true
+    class). Unlike the cross-entropy, the margin does not saturate on confidently classified images, so a
+    zero gradient means the model itself is flat there (masked gradients), not that it is sure."""
     zero = 0
     for i in range(0, len(x), batch_size):
         xb = x[i : i + batch_size].clone().requires_grad_(True)
-        loss = F.cross_entropy(model(xb), y[i : i + batch_size], reduction="sum")
+        logits, yb = model(xb), y[i : i + batch_size]
+        true = logits.gather(1, yb[:, None]).squeeze(1)
+        other = logits.masked_fill(F.one_hot(yb, logits.shape[1]).bool(), float("-inf")).amax(1)
+        loss = (other - true).sum()
         (grad,) = torch.autograd.grad(loss, xb)
         zero += int((grad.flatten(1).abs().sum(1) == 0).sum())
     return zero

@@ -1,7 +1,9 @@
 """Robustness against attack strength. Classifiers: accuracy under FGSM and L-inf PGD at each eps
 (`eps`, `pgd_steps`, `pgd_step_factor`: PGD step = factor * eps / steps). Regressors: correlation under the
 named attack (`attack`) at each eps, and the smallest swept eps (with its median perturbation L2 norm) at
-which the correlation falls below each of `thresholds`. Draws the robustness curves."""
+which the correlation falls below each of `thresholds`, and the smallest swept eps that lowers it by each
+of `drops` from the clean correlation (`eps_drop_<d>`: comparable between models of different clean
+performance; missing where no swept eps gets there). Draws the robustness curves."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irbench.errors import IrbenchError
-from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold
+from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold, regression_outputs
+from irbench.metrics.regression import mean_pearson
 from irbench.probes import ATTACKED_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
 from irbench.probes._threats import file_correct
 
@@ -35,6 +38,13 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         ctx.model, x, y[:, : ctx.test.meta["n_emotions"]], attack, spec["eps"], batch_size=ctx.batch_size
     )
     reached = {k: v for k, v in eps_to_threshold(rows, spec["thresholds"]).items() if v is not None}
+    if spec.get("drops"):
+        n = ctx.test.meta["n_emotions"]
+        clean = mean_pearson(regression_outputs(ctx.model, x, ctx.batch_size), y[:, :n])
+        for d in spec["drops"]:
+            hit = next((r for r in sorted(rows, key=lambda r: r["eps"]) if r["corr"] <= clean - d), None)
+            if hit is not None:
+                reached[f"eps_drop_{d:g}"] = hit["eps"]
     return ProbeOutput(reached, data=rows)
 
 
@@ -77,6 +87,14 @@ PROBE = register(
                     "type": "array",
                     "items": {"type": "number", "description": "expected a correlation threshold"},
                 },
+                "drops": {
+                    "type": "array",
+                    "items": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": "expected a positive drop in correlation",
+                    },
+                },
             },
         },
         metrics=(
@@ -101,6 +119,12 @@ PROBE = register(
                 "smallest swept eps that pushes the correlation below the threshold",
             ),
             Metric("norm_below_{threshold}", "raw", True, "median perturbation L2 norm at that eps"),
+            Metric(
+                "eps_drop_{drop}",
+                "raw",
+                True,
+                "smallest swept eps that lowers the correlation by the drop from clean",
+            ),
         ),
         figures=(
             Figure(
