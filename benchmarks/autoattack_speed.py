@@ -69,7 +69,9 @@ def main() -> int:
     x, y = x[: args.images], y[: args.images]
     with torch.no_grad():
         clean = (model(x).argmax(1) == y).float().mean().item()
-    print(f"model: ResNet-18 width 8, clean accuracy {clean:.3f} on {len(x)} images; L-inf eps 4/255; {device}")
+    print(
+        f"model: ResNet-18 width 8, clean accuracy {clean:.3f} on {len(x)} images; L-inf eps 4/255; {device}"
+    )
     pgd = {"method": "pgd", "norm": "linf", "eps": EPS, "steps": 20, "step": 2.5 * EPS / 20}
     s_pgd, pred = timed(lambda: attacked_predictions(model, x, y, pgd, batch_size=args.batch_size))
     acc_pgd = (pred == y).float().mean().item()
@@ -81,12 +83,20 @@ def main() -> int:
     for name, spec in versions:
         s_aa, (correct, warnings, _) = timed(
             lambda spec=spec: autoattack_correct(
-                model, x, y, {"norm": "linf", "eps": EPS}, spec, seed=0, batch_size=args.batch_size, device=device
+                model,
+                x,
+                y,
+                {"norm": "linf", "eps": EPS},
+                spec,
+                seed=0,
+                batch_size=args.batch_size,
+                device=device,
             )
         )
         acc = correct.float().mean().item()
         print(
-            f"AutoAttack {name}: {len(x) / s_aa:.1f} examples/s = {s_pgd / s_aa:.3f}x PGD-20's; accuracy {acc:.3f} "
+            f"AutoAttack {name}: {len(x) / s_aa:.1f} examples/s = {s_pgd / s_aa:.3f}x PGD-20's; "
+            f"accuracy {acc:.3f} "
             f"({'not above' if acc <= acc_pgd + 1e-9 else 'ABOVE'} PGD-20's); checks: {warnings or 'none'}"
         )
         ok &= acc <= acc_pgd + 1e-9
