@@ -4,7 +4,12 @@
 
 from snakemake.utils import min_version
 
+from irbench.config import load_yaml
+
 min_version("9.0")
+
+# A params.yaml that is not YAML gets irbench's one line (file, line, column) before Snakemake's own parse.
+load_yaml("params.yaml")
 
 
 configfile: "params.yaml"

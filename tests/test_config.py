@@ -229,3 +229,34 @@ def test_autoattack_and_gates_entries_are_validated():
     }
     with pytest.raises(IrbenchError, match="attacks"):
         resolve(custom)
+
+
+def test_an_overlay_null_removes_a_key():
+    assert deep_merge({"a": {"x": 1, "y": 2}, "b": 3}, {"a": {"x": None}, "b": None}) == {"a": {"y": 2}}
+    cfg = load_yaml(ROOT / "params.yaml")
+    cfg["scales"]["quick"]["vision"]["evaluate"]["attacks"] = {"linf_pgd": None}
+    merged = resolve(cfg)
+    assert set(merged["vision"]["evaluate"]["attacks"]) == {"l2_pgd"}  # a scale drops an attack
+    cfg["scales"]["quick"]["vision"]["evaluate"]["deletion"] = None
+    assert "deletion" not in resolve(cfg)["vision"]["evaluate"]  # ... or a probe
+
+
+def test_an_linf_eps_above_one_on_images_is_refused_by_key():
+    cfg = load_yaml(ROOT / "params.yaml")
+    bad = copy.deepcopy(cfg)
+    bad["vision"]["evaluate"]["attacks"]["linf_pgd"]["eps"] = 8
+    with pytest.raises(
+        IrbenchError, match=r"'vision.evaluate.attacks.linf_pgd.eps' = 8 is an L-inf eps above 1"
+    ):
+        resolve(bad)
+    sweep = copy.deepcopy(cfg)
+    sweep["lime"]["evaluate"]["sweep"]["eps"] = [0.01, 4]
+    with pytest.raises(IrbenchError, match=r"'lime.evaluate.sweep.eps\[1\]' = 4"):
+        resolve(sweep)
+    trained = copy.deepcopy(cfg)
+    trained["lime"]["variants"]["refined"]["attack"]["eps"] = 8.0
+    with pytest.raises(IrbenchError, match=r"'lime.variants.refined.attack.eps' = 8.0"):
+        resolve(trained)
+    mer = copy.deepcopy(cfg)  # spectrograms are standardised, not in [0, 1]: a large eps is allowed there
+    mer["mer"]["evaluate"]["attacks"]["bim"]["eps"] = 2.0
+    resolve(mer)

@@ -42,3 +42,44 @@ def test_results_folder_must_be_a_writable_folder(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(IrbenchError, match="file: results folder is not writable"):
         ensure_writable_dir(tmp_path / "file")
+
+
+def test_outputs_get_the_umask_permissions_not_the_temporary_files():
+    import os
+    import stat
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        code = (
+            "import os, sys; os.umask(0o022); from irbench.io import write_json, save_torch; "
+            "write_json({'a': 1}, sys.argv[1] + '/r.json'); save_torch({}, sys.argv[1] + '/m.pt')"
+        )
+        subprocess.run([sys.executable, "-c", code, d], check=True)
+        for name in ("r.json", "m.pt"):
+            assert stat.S_IMODE(os.stat(os.path.join(d, name)).st_mode) == 0o644, name
+
+
+class _Thing:
+    """A class torch's weights-only loader refuses."""
+
+
+def test_json_is_strict_and_an_unreadable_torch_file_says_delete_and_rerun(tmp_path):
+    import json
+
+    write_json({"a": float("nan"), "b": [1.0, float("inf")], "c": 0.5}, tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text(), parse_constant=lambda c: 1 / 0) == {
+        "a": None,
+        "b": [1.0, None],
+        "c": 0.5,
+    }
+    (tmp_path / "junk.pt").write_bytes(b"not a zip")
+    with pytest.raises(IrbenchError, match=r"junk.pt: cannot be read .*; delete .*junk.pt and rerun$"):
+        load_torch(tmp_path / "junk.pt")
+    import torch
+
+    torch.save({"x": _Thing()}, tmp_path / "obj.pt")  # an arbitrary object: not loadable with weights_only
+    with pytest.raises(IrbenchError) as err:
+        load_torch(tmp_path / "obj.pt")
+    assert "weights_only" not in str(err.value) and "more than tensors" in str(err.value)

@@ -66,9 +66,14 @@ def test_killed_job_resumes_from_its_checkpoint_with_identical_results(tiny_data
     except Killed:
         pass
     assert ckpt.exists()
+    from irbench.io import load_torch
+
+    saved = load_torch(ckpt)  # the time the killed run spent on the epochs it kept, at least their epoch_s
+    assert saved["elapsed_s"] >= sum(r["epoch_s"] for r in saved["history"]) > 0
     messages = []
     resumed = train_variant(tiny_dataset, short, seed=3, checkpoint_path=ckpt, log=messages.append)
     assert any("resuming" in m for m in messages)
+    assert resumed.info["resumed_s"] == round(saved["elapsed_s"], 2) and full.info["resumed_s"] == 0
     assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in full.history]
     assert resumed.best_epoch == full.best_epoch
 

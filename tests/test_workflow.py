@@ -337,6 +337,12 @@ def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
     write_params(copy_of_done, cfg)
     proc = smk(copy_of_done, check=False)
     assert proc.returncode != 0 and "key 'vision.train.epochs'" in proc.stdout + proc.stderr
+    # not YAML at all: irbench's line names the file, line and column, before Snakemake's own parse
+    (copy_of_done / "params.yaml").write_text("scale: tiny\nseeds: [0, 1\nstudies: [vision]\n")
+    proc = smk(copy_of_done, check=False)
+    assert (
+        proc.returncode != 0 and "params.yaml: not valid YAML at line 3, column" in proc.stdout + proc.stderr
+    )
 
 
 def test_missing_fid_weights_stop_the_run_before_any_job(tmp_path):
@@ -476,6 +482,9 @@ def test_training_killed_with_sigkill_resumes_and_matches_an_uninterrupted_run(t
     smk(uninterrupted, target)
     resumed = json.loads((project / target).read_text())
     reference = json.loads((uninterrupted / target).read_text())
+    # the training time counts the epochs done before the kill: at least the sum of every epoch's time
+    assert resumed["resumed_s"] > 0 and reference["resumed_s"] == 0
+    assert resumed["wall_s"] >= sum(row["epoch_s"] for row in resumed["history"]) > 0
     strip = [{k: v for k, v in row.items() if k != "epoch_s"} for row in resumed["history"]]
     assert strip == [{k: v for k, v in row.items() if k != "epoch_s"} for row in reference["history"]]
     assert not ckpt.exists()  # removed once the model is complete

@@ -31,14 +31,20 @@ def load_yaml(path: str | Path) -> Any:
     except FileNotFoundError as exc:
         raise IrbenchError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:
-        raise IrbenchError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise IrbenchError(f"{path}: not valid YAML{where} ({what})") from exc
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """Return `base` with `overlay` merged in: nested mappings merge, everything else replaces."""
+    """Return `base` with `overlay` merged in: nested mappings merge, `null` removes the key (so a scale or
+    per-dataset overlay can drop an attack or a probe), everything else replaces."""
     out = copy.deepcopy(dict(base))
     for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -164,7 +170,41 @@ def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str,
             validate(section, f"{source} (with {study}.per_dataset.{dataset} applied)")
         for dataset in merged[study]["datasets"]:
             _check_probes(merged, study, dataset, source)
+            _check_image_eps(merged, study, dataset, source)
     return merged
+
+
+def _check_image_eps(cfg: Mapping[str, Any], study: str, dataset: str, source: str) -> None:
+    """On images in [0, 1] (classification datasets) an L-inf eps above 1 is a mistake (eps 8 for 8/255,
+    say): refuse it, naming the key."""
+    from irbench.datasets import DATASETS
+
+    if DATASETS.get(cfg["datasets"][dataset]["kind"]).task != "classification":
+        return  # regressors attack standardised spectrograms, unbounded
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, Mapping):
+            if node.get("norm") == "linf" and isinstance(node.get("eps"), int | float) and node["eps"] > 1:
+                raise IrbenchError(
+                    f"{source}: key '{path}.eps' = {node['eps']} is an L-inf eps above 1 on images in [0, 1] "
+                    "(expected a fraction of the range, e.g. 0.0313725 for 8/255)"
+                )
+            for k, v in node.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+
+    section = study_section(cfg, study, dataset)
+    walk({k: v for k, v in section.items() if k != "evaluate"}, study)
+    evaluate = section["evaluate"]
+    walk(evaluate, f"{study}.evaluate")
+    for i, eps in enumerate(evaluate.get("sweep", {}).get("eps", [])):  # the classifier sweep is L-inf
+        if eps > 1:
+            raise IrbenchError(
+                f"{source}: key '{study}.evaluate.sweep.eps[{i}]' = {eps} is an L-inf eps above 1 on images "
+                "in [0, 1] (expected a fraction of the range, e.g. 0.0313725 for 8/255)"
+            )
 
 
 def _check_probes(cfg: Mapping[str, Any], study: str, dataset: str, source: str) -> None:

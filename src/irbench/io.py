@@ -1,12 +1,16 @@
-"""Atomic file writes: every output is written under a temporary name, then renamed into place.
+"""Atomic file writes: every output is written under a temporary name, then renamed into place, with the
+permissions the user's umask gives a new file (not the 0600 of a temporary file).
 
-A job killed mid-write therefore never leaves a file that looks complete.
+A job killed mid-write therefore never leaves a file that looks complete. JSON is written strictly: a
+NaN or infinity becomes null.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +20,16 @@ from typing import Any
 import torch
 
 from irbench.errors import IrbenchError
+
+
+def _umask() -> int:
+    """The process's umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file
 
 
 @contextmanager
@@ -31,6 +45,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -52,13 +67,30 @@ def load_torch(path: str | os.PathLike) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise IrbenchError(f"{path}: cannot be read as a torch file ({exc})") from exc
+        if isinstance(exc, pickle.UnpicklingError):
+            why = "it holds more than tensors and plain containers"
+        else:
+            why = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise IrbenchError(
+            f"{path}: cannot be read as a torch file irbench wrote ({why}); delete {path} and rerun"
+        ) from exc
+
+
+def strict(obj: Any) -> Any:
+    """`obj` with every NaN or infinite float replaced by None (strict JSON has neither)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict(v) for v in obj]
+    return obj
 
 
 def write_json(obj: Any, path: str | os.PathLike) -> None:
-    """Write `obj` as indented JSON atomically."""
+    """Write `obj` as indented, strict JSON (NaN and infinities as null) atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(strict(obj), indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -150,7 +150,7 @@ def refine_variant(
     state = load_torch(base_model)["state_dict"]
     region = torch.zeros(train.x.shape[0], *train.x.shape[2:], dtype=torch.bool)
     history: list[dict[str, float]] = []
-    info: dict[str, Any] = {"lime_s": 0.0, "retrain_s": 0.0, "rounds": []}
+    info: dict[str, Any] = {"lime_s": 0.0, "retrain_s": 0.0, "resumed_s": 0.0, "rounds": []}
     pick = torch.Generator().manual_seed(seed)
     result = None
     for rnd in range(r["rounds"]):
@@ -192,8 +192,10 @@ def refine_variant(
             init_state=state,
             region_mask=region,
         )
-        info["retrain_s"] += time.perf_counter() - t0
+        kept = result.info.get("resumed_s", 0.0)  # retraining seconds kept from killed runs
+        info["retrain_s"] += time.perf_counter() - t0 + kept
         info["lime_s"] += lime_s
+        info["resumed_s"] += kept
         state = result.state_dict
         history += [{**h, "round": rnd + 1} for h in result.history]
         info["rounds"].append(row)
@@ -206,7 +208,8 @@ def refine_variant(
             os.remove(ckpt)
     # the flags of round 1 judge the rule on the baseline model (later rounds explain refined models)
     info.update({k: v for k, v in info["rounds"][0].items() if k.startswith("flag_")})
-    info["lime_s"], info["retrain_s"] = round(info["lime_s"], 2), round(info["retrain_s"], 2)
+    for k in ("lime_s", "retrain_s", "resumed_s"):
+        info[k] = round(info[k], 2)
     info.update({k: v for k, v in result.info.items() if k not in info})
     info["seed"] = seed  # (round r retrains with seed + r - 1; the job's seed is this one)
     return TrainResult(state, history, result.best_epoch, result.best_score, info)

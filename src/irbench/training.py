@@ -148,6 +148,7 @@ def train_variant(
     best = {"score": -1.0, "epoch": -1, "state": None}
     start_epoch = 0
     identity = {"spec": dict(spec), "seed": seed}
+    started, before = time.perf_counter(), 0.0  # `before`: training seconds of earlier, killed runs
 
     ckpt = Path(checkpoint_path) if checkpoint_path else None
     if ckpt is not None and ckpt.is_file():
@@ -159,7 +160,8 @@ def train_variant(
             gen.set_state(state["generator"])
             torch.set_rng_state(state["torch_rng"])
             history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
-            log(f"resuming from {ckpt} after epoch {state['epoch'] + 1}")
+            before = float(state.get("elapsed_s", 0.0))
+            log(f"resuming from {ckpt} after epoch {state['epoch'] + 1} ({before:.1f} s of training kept)")
         else:
             log(f"ignoring {ckpt}: it belongs to another configuration or seed")
 
@@ -226,10 +228,12 @@ def train_variant(
                     "torch_rng": torch.get_rng_state(),
                     "history": history,
                     "best": best,
+                    "elapsed_s": before + time.perf_counter() - started,
                 },
                 ckpt,
             )
     info = {"seed": seed, "device": str(dev), "n_train": len(train), "n_val": len(val), "epochs": t["epochs"]}
+    info["resumed_s"] = round(before, 2)  # seconds the runs before the last resume had spent (kept epochs)
     return TrainResult(best["state"], history, best["epoch"], best["score"], info)
 
 

@@ -41,7 +41,9 @@ def train_job(
         dataset=key.dataset,
         variant=key.variant,
         config_hash=key.config_hash,
-        wall_s=round(time.perf_counter() - t0, 2),
+        # this run's time plus what killed earlier runs spent on the epochs it resumed from: the cost of
+        # training, the same as an uninterrupted run's
+        wall_s=round(time.perf_counter() - t0 + result.info.get("resumed_s", 0.0), 2),
     )
     result.save(model_path, metrics_path)
     if checkpoint and Path(checkpoint).exists():
