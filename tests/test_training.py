@@ -118,3 +118,10 @@ def test_channel_stats_of_uint8_match_float_stats():
     xf = to_unit(x)
     assert torch.allclose(mean, xf.mean((0, 2, 3)), atol=1e-6)
     assert torch.allclose(std, xf.std((0, 2, 3)), atol=1e-6)
+
+
+def test_history_logs_the_learning_rate_each_epoch_trained_with(tiny_dataset):
+    two = {**SPEC, "train": {**SPEC["train"], "epochs": 2}}
+    history = train_variant(tiny_dataset, two, seed=0, log=_quiet).history
+    # cosine over 2 epochs: epoch 1 at the initial rate, epoch 2 at half of it (not the 0 that comes next)
+    assert [round(r["lr"], 6) for r in history] == [0.05, 0.025]

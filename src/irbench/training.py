@@ -203,12 +203,13 @@ def train_variant(
             if not regression:
                 correct += (out.argmax(1) == yb).sum().item()
             seen += len(idx)
+        lr = opt.param_groups[0]["lr"]  # the rate this epoch trained with (before the schedule steps)
         sched.step()
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen}
         if not regression:
             row["train_acc"] = correct / seen
         row.update(validate(model, val, spec, gen))
-        row["lr"] = opt.param_groups[0]["lr"]
+        row["lr"] = lr
         row["epoch_s"] = time.perf_counter() - t0
         history.append(row)
         if row["score"] > best["score"]:
