@@ -102,6 +102,9 @@ def test_clip_without_midlevel_annotation_and_missing_folder_are_named(layout, t
     assert not (tmp_path / "d.pt").exists()
     with pytest.raises(IrbenchError, match=r"nowhere: dataset folder not found \(datasets.st.midlevel_root"):
         check_dataset_folders({"st": {**spec, "midlevel_root": "nowhere"}}, ["st"])
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(IrbenchError, match=r"afile: is a file, not a folder \(datasets.st.midlevel_root"):
+        check_dataset_folders({"st": {**spec, "midlevel_root": str(tmp_path / "afile")}}, ["st"])
 
 
 def test_unknown_targets_are_left_out_of_the_loss():

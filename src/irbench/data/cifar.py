@@ -59,6 +59,12 @@ def load_cifar(
     if not root.is_dir():
         raise IrbenchError(f"{root}: dataset folder not found (expected the {kind} python pickle folder)")
     default_train, test_file, meta_file, label_key, names_key = LAYOUTS[kind]
+    missing = [name for name in (train_files or default_train) if not (root / name).is_file()]
+    if missing:
+        raise IrbenchError(
+            f"{root / missing[0]}: file not found (a partial copy: list the training batches you have in "
+            f"the dataset's 'train_files' key, e.g. train_files: [data_batch_1]; default {list(default_train)})"
+        )
     parts = [_batch(root / name, label_key) for name in (train_files or default_train)]
     test_x, test_y = _batch(root / test_file, label_key)
     meta = _unpickle(root / meta_file)

@@ -65,6 +65,5 @@ def check_dataset_folders(datasets: Mapping[str, Mapping[str, Any]], names: list
         spec = datasets[name]
         for key, layout in DATASETS.get(spec["kind"]).folders.items():
             if key in spec and not Path(spec[key]).is_dir():
-                raise IrbenchError(
-                    f"{spec[key]}: dataset folder not found (datasets.{name}.{key}; expected {layout})"
-                )
+                what = "is a file, not a folder" if Path(spec[key]).exists() else "dataset folder not found"
+                raise IrbenchError(f"{spec[key]}: {what} (datasets.{name}.{key}; expected {layout})")
