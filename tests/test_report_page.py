@@ -62,7 +62,7 @@ def test_report_page_has_verdicts_tables_figures_and_provenance(tmp_path):
     page = (out / "report.html").read_text()
     assert page.index("Claims") < page.index("vision: mean ± std")  # the verdicts come first
     assert "holds" in page and "abc123" in page and "deadbeef" in page and "data:image/png;base64," in page
-    assert "93.20 (cifar10)" in page and "total wall time 72 s" in page
+    assert "93.20 (cifar10)" in page and "sum of the jobs&#x27; wall times 72 s" in page
     md = (out / "report.md").read_text()
     assert "## Claims" in md and "](../figure.png)" in md and "torch" in md
     # above the claims: scale, seeds, synthetic data, what the words mean; each claim's n and differences

@@ -284,8 +284,12 @@ def build_report(
     h.append("<h2>Provenance</h2>" + _html_table(prov))
     md += ["## Provenance", "", _md_table(prov), ""]
     jobs = times.assign(wall_s=times["wall_s"].round(1))
-    h.append(f"<h2>Jobs (total wall time {times['wall_s'].sum():.0f} s)</h2>" + _html_table(jobs))
-    md += [f"## Jobs (total wall time {times['wall_s'].sum():.0f} s)", "", _md_table(jobs), ""]
+    title = (
+        f"Jobs (sum of the jobs' wall times {times['wall_s'].sum():.0f} s: compute spent, not the run's "
+        "elapsed time, which is shorter when jobs run in parallel)"
+    )
+    h.append(f"<h2>{html.escape(title)}</h2>" + _html_table(jobs))
+    md += [f"## {title}", "", _md_table(jobs), ""]
     h.append("</body></html>")
     write_text("\n".join(h), html_path)
     write_text("\n".join(md), md_path)
