@@ -15,17 +15,22 @@ from irbench.errors import IrbenchError
 
 
 class JobLog:
-    """Appends timestamped lines to the job's log file and echoes them to stderr."""
+    """Appends timestamped lines to the job's log file and echoes them to stderr, there prefixed with the
+    job's name (its log path under logs/, e.g. `vision/train/synthetic_shapes/standard/seed0`) so that
+    parallel jobs' lines can be told apart."""
 
     def __init__(self, path: str | os.PathLike | None) -> None:
         self.path = Path(path) if path else None
+        self.name = ""
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text("")
+            parts = self.path.with_suffix("").parts
+            self.name = "/".join(parts[parts.index("logs") + 1 :] if "logs" in parts else parts[-3:])
 
     def __call__(self, message: str) -> None:
         line = f"[{time.strftime('%H:%M:%S')}] {message}"
-        print(line, file=sys.stderr, flush=True)
+        print(f"{self.name} {line}" if self.name else line, file=sys.stderr, flush=True)
         if self.path is not None:
             with self.path.open("a") as f:
                 f.write(line + "\n")
