@@ -12,6 +12,7 @@ import torch
 from irbench.io import atomic_path
 
 METHODS = ("ig", "shap", "lime")
+DPI = 200  # every figure: print resolution, readable at column width
 
 
 def _name(rec: Mapping[str, Any]) -> str:
@@ -25,8 +26,18 @@ def _heat(attr: torch.Tensor) -> torch.Tensor:
     return h / h.max().clamp_min(1e-12)
 
 
+def _class(run: Mapping[str, Any], key: str, i: int) -> str | None:
+    """The class name (else number) of item i of a payload's `labels` or `preds`; None if absent."""
+    if key not in run:
+        return None
+    k = int(run[key][i])
+    names = run.get("class_names") or []
+    return names[k] if k < len(names) else str(k)
+
+
 def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str) -> None:
-    """One row per image: the image, then IG and SHAP (or LIME) maps of each model (one payload each)."""
+    """One row per image: the image (its true class), then IG and SHAP (or LIME) maps of each model (one
+    payload each, with the model's prediction), and the colour scales."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,6 +47,7 @@ def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLik
     n = min(len(r["images"]) for r in runs)
     cols = 1 + len(runs) * len(methods)
     fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n), squeeze=False)
+    heat = signed = None  # the images the colour bars describe
     for i in range(n):
         axes[i, 0].imshow(runs[0]["images"][i].permute(1, 2, 0).clamp(0, 1).numpy())
         for j, run in enumerate(runs):
@@ -45,18 +57,43 @@ def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLik
                     m = run[method][i].sum(0)
                     ax.imshow(run["images"][i].permute(1, 2, 0).clamp(0, 1).numpy())
                     scale = m.abs().max().clamp_min(1e-12)
-                    ax.imshow((m / scale).numpy(), cmap="bwr", vmin=-1, vmax=1, alpha=0.6)
+                    signed = ax.imshow((m / scale).numpy(), cmap="bwr", vmin=-1, vmax=1, alpha=0.6)
                 else:
-                    ax.imshow(_heat(run[method][i]).numpy(), cmap="inferno", vmin=0, vmax=1)
+                    heat = ax.imshow(_heat(run[method][i]).numpy(), cmap="inferno", vmin=0, vmax=1)
                 if i == 0:
-                    ax.set_title(f"{run['variant']}\n{method}", fontsize=8)
+                    ax.set_title(f"{run['variant']}\n{method.upper()}", fontsize=8)
+                pred = _class(run, "preds", i)
+                if k == 0 and pred is not None:
+                    ax.text(
+                        0.02,
+                        0.02,
+                        f"pred: {pred}",
+                        transform=ax.transAxes,
+                        fontsize=6,
+                        color="w",
+                        bbox={"facecolor": "k", "alpha": 0.5, "pad": 1, "lw": 0},
+                    )
+        true = _class(runs[0], "labels", i)
+        if true is not None:
+            axes[i, 0].set_ylabel(f"true: {true}", fontsize=7)
     axes[0, 0].set_title("image", fontsize=8)
     for ax in axes.flat:
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    if heat is not None:
+        bar = fig.colorbar(heat, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01)
+        bar.set_label("|attribution|, summed over channels, scaled to each map's maximum", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
+    if signed is not None:
+        bar = fig.colorbar(signed, ax=axes.ravel().tolist(), fraction=0.02, pad=0.04)
+        bar.set_label("LIME weight for the true class, scaled (red: for, blue: against)", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
     with atomic_path(output) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
+        fig.savefig(tmp, dpi=DPI, format="png")
     plt.close(fig)
 
 
@@ -71,7 +108,7 @@ def _save(fig, output: str | os.PathLike) -> None:
 
     fig.tight_layout()
     with atomic_path(output) as tmp:
-        fig.savefig(tmp, dpi=80, format="png")
+        fig.savefig(tmp, dpi=DPI, format="png")
     plt.close(fig)
 
 
@@ -93,7 +130,10 @@ def visualisation_grid(
     plt = _pyplot()
     first = runs[0]
     k = min(n_inversions, len(first["targets"]))
-    header = [(im, f"seed {c}") for c, im in enumerate(first["gen_seeds"])]
+    names = first.get("class_names") or []
+    header = [
+        (im, f"{names[c] if c < len(names) else f'class {c}'}") for c, im in enumerate(first["gen_seeds"])
+    ]
     header += [(im, "target") for im in first["targets"][:k]] + [
         (im, "start") for im in first["other_starts"][:k]
     ]
@@ -140,11 +180,11 @@ def feature_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, t
     _save(fig, output)
 
 
-# Axis labels of the swept metrics (others are shown by their record name).
+# Axis labels of the swept metrics (others are shown by their record name); accuracies are drawn in %.
 SWEEP_LABELS = {
     "corr": "mean Pearson correlation under attack",
-    "acc_fgsm": "accuracy under FGSM",
-    "acc_pgd": "accuracy under PGD",
+    "acc_fgsm": "accuracy under FGSM (%)",
+    "acc_pgd": "accuracy under L-inf PGD (%)",
 }
 
 
@@ -168,11 +208,13 @@ def robustness_curves(
             raise ValueError(f"{_name(rec)}: evaluation record has no 'sweep' rows (expected evaluate.sweep)")
         by_variant.setdefault(rec["variant"], []).append(rec["sweep"])
     metrics = [k for k in by_variant[next(iter(by_variant))][0][0] if k not in ("eps", "norm")]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    n_classes = records[0].get("n_classes")
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 2.8), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
+        scale = 100.0 if metric.startswith("acc") else 1.0
         for variant, sweeps in by_variant.items():
             eps = np.array([r["eps"] for r in sweeps[0]])
-            values = np.array([[r[metric] for r in sw] for sw in sweeps])
+            values = scale * np.array([[r[metric] for r in sw] for sw in sweeps])
             mean, std = values.mean(0), values.std(0)
             ax.plot(eps, mean, marker="o", ms=3, label=f"{variant} (n={len(sweeps)})")
             ax.fill_between(eps, mean - std, mean + std, alpha=0.15)
@@ -180,7 +222,12 @@ def robustness_curves(
             ax.set_xscale("log")
         ax.set_xticks(eps, [_eps_tick(e) for e in eps], fontsize=7)
         ax.minorticks_off()
-        ax.set_xlabel("attack eps (L-inf)")
+        if scale == 100.0 and n_classes:
+            ax.axhline(
+                100.0 / n_classes, color="grey", ls="--", lw=1, label=f"chance ({100 / n_classes:.0f}%)"
+            )
+            ax.set_ylim(0, 100)
+        ax.set_xlabel("attack eps (L-inf; images in [0, 1])" if scale == 100.0 else "attack eps (L-inf)")
         ax.set_ylabel(SWEEP_LABELS.get(metric, metric))
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
@@ -204,20 +251,27 @@ def corruption_heatmap(records: Sequence[Mapping[str, Any]], output: str | os.Pa
         severities = rec.get("eval_spec", {}).get("corruptions", {}).get("severities")
     names = list(next(iter(tables.values()))[0])
     severities = severities or list(range(1, len(next(iter(tables.values()))[0][names[0]]) + 1))
+    means = {
+        v: np.mean([[run[n] for n in names] for run in runs], axis=0) * 100 for v, runs in tables.items()
+    }
+    # the colour range fits the data (every panel on one scale), so cells of 4-11% are not one colour
+    low = float(min(m.min() for m in means.values()))
+    high = max(float(max(m.max() for m in means.values())), low + 1.0)
     fig, axes = plt.subplots(
         1, len(tables), figsize=(2.2 + 2.0 * len(tables), 0.3 * len(names) + 1.8), squeeze=False, sharey=True
     )
     for ax, (variant, runs) in zip(axes[0], tables.items(), strict=True):
-        acc = np.mean([[run[n] for n in names] for run in runs], axis=0) * 100
-        im = ax.imshow(acc, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+        acc = means[variant]
+        im = ax.imshow(acc, cmap="viridis", vmin=low, vmax=high, aspect="auto")
         for (r, c), v in np.ndenumerate(acc):
-            ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=6, color="w" if v < 60 else "k")
+            dark = v < low + 0.6 * (high - low)
+            ax.text(c, r, f"{v:.0f}", ha="center", va="center", fontsize=6, color="w" if dark else "k")
         ax.set_title(f"{variant}\nmean {acc.mean():.1f}% (n={len(runs)})", fontsize=8)
         ax.set_xticks(range(acc.shape[1]), [str(s) for s in severities], fontsize=7)
         ax.set_xlabel("severity", fontsize=8)
     axes[0, 0].set_yticks(range(len(names)), [n.replace("_", " ") for n in names], fontsize=7)
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="accuracy (%)")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label=f"accuracy (%), range {low:.0f}-{high:.0f}")
     fig.suptitle(f"{title}: accuracy per corruption and severity, mean over seeds", fontsize=9)
     with atomic_path(output) as tmp:
-        fig.savefig(tmp, dpi=80, format="png", bbox_inches="tight")
+        fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
     plt.close(fig)

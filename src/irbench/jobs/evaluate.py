@@ -59,7 +59,12 @@ def evaluate_job(
     )
     metrics, data_by_probe, artifacts = run_probes(ctx, spec)
     save_torch({"variant": key.variant, "seed": key.seed, "probes": artifacts}, artifacts_output)
-    extra = {"n_eval": len(ctx.scored), "eval_spec": dict(spec), **data_by_probe}
+    extra = {
+        "n_eval": len(ctx.scored),
+        "n_classes": test.meta.get("n_classes"),  # the chance level the figures draw
+        "eval_spec": dict(spec),
+        **data_by_probe,
+    }
     return publish(
         key,
         metrics,

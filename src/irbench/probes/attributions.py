@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from irbench.evaluation import predict
 from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, masks, register
 
@@ -44,6 +45,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     artifacts = {
         "images": shown.x[:k].cpu(),
         "labels": shown.y[:k].cpu(),
+        "preds": predict(ctx.model, shown.x[:k], ctx.batch_size).cpu(),
+        "class_names": list(ctx.test.meta.get("class_names", [])),
         **{m: t[:k].cpu() for m, t in attrs.items()},
         "variant": ctx.variant,
         "seed": ctx.seed,
@@ -85,8 +88,9 @@ PROBE = register(
                 title="Integrated Gradients and SHAP",
                 caption=(
                     "Integrated Gradients (softmax output, trapezoid rule) and expected-gradients SHAP of "
-                    "every variant on the same test images: per image row, the image, then absolute "
-                    "attribution summed over channels per model."
+                    "every variant on the same test images: per image row, the image (with its true class), "
+                    "then absolute attribution summed over channels per model, scaled to each map's maximum "
+                    "(colour bar), with the model's prediction."
                 ),
             ),
         ),

@@ -33,6 +33,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     artifacts = {
         "images": shown.x.cpu(),
         "labels": shown.y.cpu(),
+        "preds": torch.tensor([int(e.probs.argmax()) for e in exps]),
+        "class_names": list(ctx.test.meta.get("class_names", [])),
         "lime": maps[:, None],
         "segments": torch.stack([torch.from_numpy(e.segments) for e in exps]),
         "variant": ctx.variant,

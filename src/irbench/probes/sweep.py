@@ -133,10 +133,10 @@ PROBE = register(
                 draw=draw,
                 title="",
                 caption=(
-                    "Robustness curves of {study} on {dataset}: the study's headline metric (accuracy for "
-                    "classifiers, correlation for regressors) against the attack's eps, one line per "
-                    "variant, mean ± std over seeds (the band). The eps bound is enforced; the x axis is "
-                    "logarithmic."
+                    "Robustness curves of {study} on {dataset}: the study's headline metric (accuracy in % "
+                    "for classifiers, with chance level dashed; correlation for regressors) against the "
+                    "attack's eps, one line per variant, mean ± std over seeds (the band). The eps bound is "
+                    "enforced; the x axis is logarithmic."
                 ),
             ),
         ),

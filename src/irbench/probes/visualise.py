@@ -29,7 +29,10 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         seed=ctx.seed,
         batch_size=ctx.batch_size,
     )
-    return ProbeOutput(metrics, artifacts={**images, "variant": ctx.variant, "seed": ctx.seed})
+    names = list(ctx.test.meta.get("class_names", []))
+    return ProbeOutput(
+        metrics, artifacts={**images, "class_names": names, "variant": ctx.variant, "seed": ctx.seed}
+    )
 
 
 def preflight(spec: Mapping[str, Any]) -> None:

@@ -1,0 +1,58 @@
+"""Figures: print resolution, units, chance level, class names and colour ranges that fit the data."""
+
+import matplotlib
+import torch
+from PIL import Image
+
+from irbench.figures import DPI, attribution_grid, corruption_heatmap, robustness_curves
+
+matplotlib.use("Agg")
+
+
+def _dpi(path) -> float:
+    return Image.open(path).info["dpi"][0]
+
+
+def test_attribution_grid_names_classes_and_has_colour_bars(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    texts, bars = [], []
+    monkeypatch.setattr(matplotlib.axes.Axes, "text", lambda self, *a, **k: texts.append(a[2]))
+    real = matplotlib.figure.Figure.colorbar
+    monkeypatch.setattr(
+        matplotlib.figure.Figure, "colorbar", lambda self, *a, **k: bars.append(k) or real(self, *a, **k)
+    )
+    run = {
+        "variant": "standard",
+        "images": torch.rand(2, 3, 8, 8),
+        "ig": torch.rand(2, 3, 8, 8),
+        "labels": torch.tensor([0, 1]),
+        "preds": torch.tensor([1, 1]),
+        "class_names": ["disk", "square"],
+    }
+    attribution_grid([run], tmp_path / "a.png", "t")
+    assert texts == ["pred: square", "pred: square"] and len(bars) == 1
+    assert round(_dpi(tmp_path / "a.png")) == DPI
+
+
+def test_robustness_curves_are_in_percent_with_chance_and_the_heatmap_range_fits(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    lines, images = [], []
+    real_axh, real_imshow = matplotlib.axes.Axes.axhline, matplotlib.axes.Axes.imshow
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "axhline", lambda s, y, **k: lines.append(y) or real_axh(s, y, **k)
+    )
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "imshow", lambda s, a, **k: images.append(k) or real_imshow(s, a, **k)
+    )
+    rows = [{"eps": 1 / 255, "acc_pgd": 0.5}, {"eps": 2 / 255, "acc_pgd": 0.3}]
+    recs = [
+        {"variant": "v", "seed": s, "n_classes": 4, "sweep": rows, "corruptions": {"fog": [0.04, 0.11]}}
+        for s in (0, 1)
+    ]
+    robustness_curves(recs, tmp_path / "r.png", "t")
+    assert lines == [25.0]  # chance for 4 classes, in %
+    corruption_heatmap(recs, tmp_path / "c.png", "t")
+    assert images[-1]["vmin"] == 4.0 and images[-1]["vmax"] == 11.0  # not 0-100
+    assert round(_dpi(tmp_path / "c.png")) == DPI
