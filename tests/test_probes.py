@@ -35,6 +35,9 @@ def _corner_data(n: int = 24):
 def test_probes_run_in_dependency_order_and_a_missing_dependency_is_named():
     assert configured({"attacks": {}, "n_eval": 5, "clean": {}}) == ["clean", "attacks"]
     assert configured({"deletion": {"n_steps": 2}, "attributions": {}}) == ["attributions", "deletion"]
+    # `follows`: the gates run after the attacks they check when both are configured, and without them
+    assert configured({"gates": {}, "clean": {}, "attacks": {}}) == ["clean", "attacks", "gates"]
+    assert configured({"gates": {}, "clean": {}}) == ["clean", "gates"]
     with pytest.raises(IrbenchError, match="probe 'deletion' reads probe 'attributions'"):
         configured({"deletion": {"n_steps": 4}})
 
@@ -188,3 +191,9 @@ def test_a_regression_sweep_reports_the_eps_that_costs_a_given_drop_in_correlati
     first = next(r["eps"] for r in data["sweep"] if r["corr"] <= clean - 0.05)
     assert metrics["eps_drop_0.05"] == first and first > 0.001
     assert "eps_drop_5" not in metrics and "eps_below_-2" not in metrics  # never reached: missing
+    from irbench.probes.sweep import run as sweep_run
+
+    # without the clean probe's output, the sweep computes the clean correlation itself: the same eps
+    bare = probe_context(model, x, y, task="regression", meta={"n_emotions": 3}, spec_root=spec)
+    alone = sweep_run(bare, spec["sweep"]).metrics
+    assert alone["eps_drop_0.05"] == metrics["eps_drop_0.05"]

@@ -1,7 +1,7 @@
 import torch
 
 from irbench.data.tensors import load_split
-from irbench.evaluation import attack_accuracy, predict
+from irbench.evaluation import attack_correct, predict
 from irbench.training import load_trained, train_variant
 
 SPEC = {
@@ -97,7 +97,7 @@ def test_adversarial_checkpoint_is_scored_on_clean_and_adversarial_accuracy(tiny
     test = load_split(tiny_dataset, "test")
     attacks = {"l2_pgd": {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.1, "steps": 3}}
     clean = (predict(model, test.x) == test.y).float().mean().item()
-    assert 0 <= attack_accuracy(model, test.x, test.y, attacks["l2_pgd"]) <= clean <= 1
+    assert 0 <= attack_correct(model, test.x, test.y, attacks["l2_pgd"]).float().mean().item() <= clean <= 1
 
 
 def test_non_finite_loss_stops_with_epoch_and_step(tiny_dataset):

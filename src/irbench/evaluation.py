@@ -53,7 +53,7 @@ def attacked_predictions(
     return torch.cat([out.argmax(1) for _, _, out in batches])
 
 
-def attack_accuracy(
+def attack_correct(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
@@ -61,11 +61,11 @@ def attack_accuracy(
     *,
     batch_size: int = 500,
     generator: torch.Generator | None = None,
-) -> float:
-    """Accuracy on inputs attacked (cross-entropy ascent) under the `attack` entry."""
+) -> Tensor:
+    """Which inputs stay correctly classified when attacked (cross-entropy ascent) under the `attack`
+    entry, model in eval mode: the per-example result the worst-case robust accuracy combines."""
     model.eval()
-    adv = attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator)
-    return (adv == y).float().mean().item()
+    return attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator) == y
 
 
 @torch.no_grad()
@@ -133,12 +133,17 @@ def eps_sweep(
     return rows
 
 
+def first_below(sweep: Sequence[Mapping[str, float]], threshold: float) -> Mapping[str, float] | None:
+    """The sweep row of the smallest eps whose correlation is below `threshold` (None: no swept eps)."""
+    return next((r for r in sorted(sweep, key=lambda r: r["eps"]) if r["corr"] < threshold), None)
+
+
 def eps_to_threshold(sweep: Sequence[Mapping[str, float]], thresholds: Sequence[float]) -> dict[str, Any]:
     """For each correlation threshold, the smallest swept eps (and its median perturbation norm) at which
     the correlation falls below it; None where no swept eps gets there."""
     out: dict[str, Any] = {}
     for thr in thresholds:
-        hit = next((r for r in sorted(sweep, key=lambda r: r["eps"]) if r["corr"] < thr), None)
+        hit = first_below(sweep, thr)
         out[f"eps_below_{thr:g}"] = None if hit is None else hit["eps"]
         out[f"norm_below_{thr:g}"] = None if hit is None else hit["norm"]
     return out
@@ -179,9 +184,7 @@ def accuracy_sweep(
         }
         row = {"eps": float(eps)}
         for name, attack in attacks.items():
-            correct = (
-                attacked_predictions(model, x, y, attack, batch_size=batch_size, generator=generator) == y
-            )
+            correct = attack_correct(model, x, y, attack, batch_size=batch_size, generator=generator)
             row[f"acc_{name}"] = correct.float().mean().item()
             metrics[f"acc_{name}_{eps_label(eps)}"] = row[f"acc_{name}"]
             per_example.append((attack, f"{name}_{eps_label(eps)}", correct))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from irbench.evaluation import attacked_predictions, attacked_regression_metrics
+from irbench.evaluation import attack_correct, attacked_regression_metrics
 from irbench.probes import (
     ATTACKED_GATES,
     REGRESSION_ATTACKED_GATES,
@@ -24,12 +24,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     x, y, metrics, shared = ctx.scored.x, ctx.scored.y, {}, {}
     for name, attack in spec.items():
         if ctx.task == "classification":
-            ctx.model.eval()
-            correct = (
-                attacked_predictions(
-                    ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator
-                )
-                == y
+            correct = attack_correct(
+                ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator
             )
             metrics[f"acc_{name}"] = correct.float().mean().item()
             file_correct(shared, attack, name, correct)

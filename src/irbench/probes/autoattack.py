@@ -21,7 +21,7 @@ import torch
 
 from irbench.evaluation import predict
 from irbench.probes import ATTACKED_GATES, Metric, Probe, ProbeContext, ProbeOutput, register
-from irbench.probes._threats import correct_by_threat, file_correct, threat_label
+from irbench.probes._threats import correct_by_threat, file_correct, threat_label, threat_of
 
 AA_NORMS = {"linf": "Linf", "l2": "L2"}
 AA_ATTACKS = ["apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"]
@@ -67,7 +67,8 @@ def autoattack_correct(
     if "n_iter" in spec:
         adversary.apgd.n_iter = adversary.apgd_targeted.n_iter = spec["n_iter"]
         adversary.fab.n_iter = spec["n_iter"]
-    n_classes = int(model(x[:1]).shape[1])
+    with torch.no_grad():
+        n_classes = int(model(x[:1]).shape[1])
     targets = min(spec.get("n_target_classes", 9), n_classes - 1)
     adversary.apgd_targeted.n_target_classes = adversary.fab.n_target_classes = targets
     collect, stages = _Collect(), _Stages()
@@ -110,7 +111,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     shared: dict[str, Any] = {}
     warnings = 0
     for threat in spec["threats"]:
-        key = (threat["norm"], round(float(threat["eps"]), 6))
+        key = threat_of(threat)
         label = threat_label(key)
         correct, messages, stages = autoattack_correct(
             ctx.model, x, y, threat, spec, seed=ctx.seed, batch_size=ctx.batch_size, device=ctx.device

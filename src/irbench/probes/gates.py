@@ -25,7 +25,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from irbench.evaluation import attacked_predictions
+from irbench.evaluation import attack_correct
 from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
 from irbench.probes._threats import STRENGTH, correct_by_threat, threat_label
 
@@ -86,8 +86,8 @@ def large_eps_accuracy(ctx: ProbeContext, norm: str, eps: float, steps: int, n: 
     """Accuracy under PGD (no random start, step 2.5 eps / steps) at a huge eps."""
     attack = {"method": "pgd", "norm": norm, "eps": eps, "steps": steps, "step": 2.5 * eps / steps}
     x, y = ctx.scored.x[:n], ctx.scored.y[:n]
-    pred = attacked_predictions(ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator)
-    return (pred == y).float().mean().item()
+    correct = attack_correct(ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator)
+    return correct.float().mean().item()
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -96,7 +96,9 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     details: dict[str, Any] = {}
     if ctx.task == "regression":
         drops = {
-            k: v for k, v in ctx.outputs.get("attacks", _none()).metrics.items() if k.startswith("corr_drop_")
+            k: v
+            for k, v in ctx.outputs.get("attacks", ProbeOutput()).metrics.items()
+            if k.startswith("corr_drop_")
         }
         if drops:
             gates["bite"] = all(v >= s["min_drop"] for v in drops.values())
@@ -132,10 +134,6 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
             gates["above_chance"] = acc > bar
             details["above_chance"] = {"accuracy": acc, "chance": chance, "bar": bar}
     return _output(gates, details, ctx)
-
-
-def _none() -> ProbeOutput:
-    return ProbeOutput()
 
 
 def _output(gates: Mapping[str, bool], details: Mapping[str, Any], ctx: ProbeContext) -> ProbeOutput:

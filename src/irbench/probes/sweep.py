@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irbench.errors import IrbenchError
-from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold, regression_outputs
+from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold, first_below, regression_outputs
 from irbench.metrics.regression import mean_pearson
 from irbench.probes import ATTACKED_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
 from irbench.probes._threats import file_correct
@@ -39,13 +39,18 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     )
     reached = {k: v for k, v in eps_to_threshold(rows, spec["thresholds"]).items() if v is not None}
     if spec.get("drops"):
-        n = ctx.test.meta["n_emotions"]
-        clean = mean_pearson(regression_outputs(ctx.model, x, ctx.batch_size), y[:, :n])
+        clean = ctx.outputs["clean"].metrics["corr_clean"] if "clean" in ctx.outputs else _clean_corr(ctx)
         for d in spec["drops"]:
-            hit = next((r for r in sorted(rows, key=lambda r: r["eps"]) if r["corr"] <= clean - d), None)
+            hit = first_below(rows, clean - d)
             if hit is not None:
                 reached[f"eps_drop_{d:g}"] = hit["eps"]
     return ProbeOutput(reached, data=rows)
+
+
+def _clean_corr(ctx: ProbeContext) -> float:
+    """The clean correlation on the scored items, where the `clean` probe did not run."""
+    n = ctx.test.meta["n_emotions"]
+    return mean_pearson(regression_outputs(ctx.model, ctx.scored.x, ctx.batch_size), ctx.scored.y[:, :n])
 
 
 def draw(records: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping[str, Any]) -> None:
@@ -59,6 +64,7 @@ PROBE = register(
         key="sweep",
         run=run,
         description="performance against attack eps",
+        follows=("clean",),  # a regression sweep's `drops` read the clean correlation
         schema={
             "type": "object",
             "additionalProperties": False,
