@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -199,8 +198,8 @@ def mirror(
         return None
 
 
-def curves_png(history: Sequence[Mapping[str, float]], title: str) -> Path:
-    """Plot the per-epoch history (losses and accuracies) to a temporary PNG and return its path."""
+def curves_png(history: Sequence[Mapping[str, float]], title: str, folder: str | os.PathLike) -> Path:
+    """Plot the per-epoch history (losses and accuracies) to `folder`/curves.png and return its path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -219,7 +218,7 @@ def curves_png(history: Sequence[Mapping[str, float]], title: str) -> Path:
     ax2.legend()
     fig.suptitle(title)
     fig.tight_layout()
-    path = Path(tempfile.mkdtemp(prefix="irbench-curves-")) / "curves.png"
+    path = Path(folder) / "curves.png"
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path

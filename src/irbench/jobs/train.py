@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -48,18 +49,20 @@ def train_job(
     result.save(model_path, metrics_path)
     if checkpoint and Path(checkpoint).exists():
         os.remove(checkpoint)
-    png = curves_png(result.history, f"{key.study} {key.dataset} {key.variant} seed {key.seed}")
-    mirror(
-        mlflow_settings,
-        key,
-        params={"variant": dict(spec), "seed": key.seed, "dataset": key.dataset},
-        history=result.history,
-        metrics={
-            "best_epoch": result.best_epoch,
-            "best_score": result.best_score,
-            "wall_s": result.info["wall_s"],
-        },
-        artifacts=[metrics_path, png],
-        stage="train",
-        log=log,
-    )
+    # the curve plot lives only until MLflow has copied it
+    with tempfile.TemporaryDirectory(prefix="irbench-curves-") as tmp:
+        png = curves_png(result.history, f"{key.study} {key.dataset} {key.variant} seed {key.seed}", tmp)
+        mirror(
+            mlflow_settings,
+            key,
+            params={"variant": dict(spec), "seed": key.seed, "dataset": key.dataset},
+            history=result.history,
+            metrics={
+                "best_epoch": result.best_epoch,
+                "best_score": result.best_score,
+                "wall_s": result.info["wall_s"],
+            },
+            artifacts=[metrics_path, png],
+            stage="train",
+            log=log,
+        )
