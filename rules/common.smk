@@ -51,14 +51,28 @@ def train_records(study):
     return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
 
 
-def figure_files(study):
-    """The figures the study's probes draw, per dataset: per-seed ones for its first seed."""
+def figure_captions(study):
+    """The figures the study's probes draw, per dataset (per-seed ones for its first seed): path -> caption."""
     first = study_seeds(CFG, study)[0]
-    return [
-        f"results/figures/{study}_{d}_{kind}_seed{first}.png" if fig.per_seed else f"results/figures/{study}_{d}_{kind}.png"
+    return {
+        (
+            f"results/figures/{study}_{d}_{kind}_seed{first}.png"
+            if fig.per_seed
+            else f"results/figures/{study}_{d}_{kind}.png"
+        ): fig.caption.format(study=study, dataset=d)
         for d in CFG[study]["datasets"]
         for kind, (_, fig) in figures_of(eval_spec(CFG, study, d)).items()
-    ]
+    }
+
+
+def figure_files(study):
+    """The figures the study's probes draw."""
+    return list(figure_captions(study))
+
+
+def eval_specs(study):
+    """Each dataset's evaluate section (the tables name and order their columns by it)."""
+    return {d: eval_spec(CFG, study, d) for d in CFG[study]["datasets"]}
 
 
 def figure_params(wc):

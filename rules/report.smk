@@ -15,6 +15,7 @@ rule aggregate:
     params:
         study="{study}",
         paper_datasets=lambda wc: paper_datasets(wc.study),
+        specs=lambda wc: eval_specs(wc.study),
     log:
         "logs/report/{study}.log",
     conda:
@@ -93,7 +94,13 @@ rule report_page:
         md="results/report.md",
     params:
         studies={
-            s: {"records": eval_records(s), "train": train_records(s), "figures": figure_files(s)}
+            s: {
+                "records": eval_records(s),
+                "train": train_records(s),
+                "figures": figure_files(s),
+                "specs": eval_specs(s),
+                "captions": figure_captions(s),
+            }
             for s in CFG["studies"]
         },
         config_hash=config_hash(CFG),

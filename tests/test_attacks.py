@@ -109,3 +109,31 @@ def test_uniform_noise_stays_in_the_ball_and_the_box_and_is_seeded():
         assert (size <= eps + 1e-6).all() and (size > 0).all() and adv.min() >= 0 and adv.max() <= 1
         again = run_attack(model, x, y, F.cross_entropy, spec, generator=torch.Generator().manual_seed(0))
         assert torch.equal(adv, again)
+
+
+def test_accuracy_sweep_covers_linf_fgsm_pgd_and_l2_pgd_with_falling_accuracy():
+    from irbench.evaluation import accuracy_sweep
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+    x = torch.rand(64, 3, 2, 2)
+    y = model(x).argmax(1)  # every clean image correct
+    spec = {"eps": [1 / 255, 32 / 255], "l2_eps": [0.05, 2.0], "pgd_steps": 5, "pgd_step_factor": 2.5}
+    rows, flat, runs = accuracy_sweep(model, x, y, spec, generator=torch.Generator().manual_seed(0))
+    assert [(r["norm"], r["eps"]) for r in rows] == [
+        ("linf", 1 / 255),
+        ("linf", 32 / 255),
+        ("l2", 0.05),
+        ("l2", 2.0),
+    ]
+    assert set(flat) == {
+        "acc_fgsm_1",
+        "acc_pgd_1",
+        "acc_fgsm_32",
+        "acc_pgd_32",
+        "acc_pgd_l2_0.05",
+        "acc_pgd_l2_2",
+    }
+    assert "acc_fgsm" not in rows[2]  # FGSM is an L-inf attack
+    assert flat["acc_pgd_l2_2"] < flat["acc_pgd_l2_0.05"] and flat["acc_pgd_32"] < flat["acc_pgd_1"]
+    assert [r[0]["norm"] for r in runs][-2:] == ["l2", "l2"] and len(runs) == 6

@@ -2,6 +2,7 @@ import copy
 
 import pytest
 
+from irbench.attacks import step_size
 from irbench.config import config_hash, deep_merge, load, load_yaml, resolve, study_seeds, train_spec
 from irbench.errors import IrbenchError
 
@@ -99,7 +100,7 @@ def test_per_dataset_overrides_give_imagenet_its_own_model_and_recipe():
     assert imnet["model"] == {"arch": "resnet50", "width": 64, "stem": "large"}
     assert imnet["train"]["optimizer"] == "adam" and imnet["train"]["lr"] == 1e-4
     assert imnet["train"]["batch_size"] == 200 and imnet["attack"]["eps"] == 1.5
-    assert imnet["attack"]["steps"] == 20 and imnet["attack"]["step"] == pytest.approx(2.5 * 1.5 / 20)
+    assert imnet["attack"]["steps"] == 20 and step_size(imnet["attack"]) == pytest.approx(2.5 * 1.5 / 20)
     assert eval_spec(paper, "vision", "small_imagenet150")["attacks"]["l2_pgd"]["eps"] == 1.5
     assert eval_spec(paper, "vision", "cifar10")["attacks"]["l2_pgd"]["eps"] == 0.5
 
@@ -229,6 +230,20 @@ def test_autoattack_and_gates_entries_are_validated():
     }
     with pytest.raises(IrbenchError, match="attacks"):
         resolve(custom)
+
+
+def test_quick_attack_steps_follow_eps_and_step_or_factor_not_both():
+    cfg = load_yaml(ROOT / "params.yaml")
+    attack = train_spec(resolve(cfg), "vision", "l2_robust", "synthetic_shapes")["attack"]
+    assert step_size(attack) == pytest.approx(2.5 * 0.5 / 3)
+    cfg["scales"]["quick"]["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 1.0
+    attack = train_spec(resolve(cfg), "vision", "l2_robust", "synthetic_shapes")["attack"]
+    assert step_size(attack) == pytest.approx(2.5 * 1.0 / 3)  # not a literal left at the old eps
+    cfg["vision"]["evaluate"]["attacks"]["l2_pgd"]["step_factor"] = 2.0
+    with pytest.raises(
+        IrbenchError, match=r"'vision.evaluate.attacks.l2_pgd' is invalid: expected 'step' or"
+    ):
+        resolve(cfg)
 
 
 def test_an_overlay_null_removes_a_key():

@@ -128,5 +128,5 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
     ):
         assert text in page, text
     md = (bare / "results/tables/vision.md").read_text()
-    assert "acc_noise (%)" in md and "ig_deletion_auc (%)" in md
+    assert "L-inf-uniform_noise eps 0.03 (%)" in md and "IG deletion AUC (%)" in md
     assert os.path.exists(bare / "results/figures/vision_svhn_attributions_seed0.png")

@@ -56,3 +56,24 @@ def test_robustness_curves_are_in_percent_with_chance_and_the_heatmap_range_fits
     corruption_heatmap(recs, tmp_path / "c.png", "t")
     assert images[-1]["vmin"] == 4.0 and images[-1]["vmax"] == 11.0  # not 0-100
     assert round(_dpi(tmp_path / "c.png")) == DPI
+
+
+def test_robustness_curves_draw_one_panel_per_norm_and_attack(tmp_path, monkeypatch):
+    """The vision sweep's L-inf FGSM, L-inf PGD and L2 PGD rows each get a panel with their norm's eps."""
+    import matplotlib.axes
+
+    xlabels = []
+    real = matplotlib.axes.Axes.set_xlabel
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "set_xlabel", lambda s, t, **k: xlabels.append(t) or real(s, t, **k)
+    )
+    rows = [
+        {"eps": 1 / 255, "norm": "linf", "acc_fgsm": 0.6, "acc_pgd": 0.5},
+        {"eps": 2 / 255, "norm": "linf", "acc_fgsm": 0.4, "acc_pgd": 0.3},
+        {"eps": 0.25, "norm": "l2", "acc_pgd": 0.7},
+        {"eps": 0.5, "norm": "l2", "acc_pgd": 0.5},
+        {"eps": 1.0, "norm": "l2", "acc_pgd": 0.2},
+    ]
+    recs = [{"variant": "v", "seed": s, "n_classes": 10, "sweep": rows} for s in (0, 1)]
+    robustness_curves(recs, tmp_path / "r.png", "t")
+    assert [x.split(";")[0] for x in xlabels] == ["attack eps (L-inf", "attack eps (L-inf", "attack eps (L2"]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from irbench.io import write_json
-from irbench.tables import markdown, paper_reference, summarise, write_report
+from irbench.tables import markdown, paper_reference, summarise, table_sections, write_report
 
 
 def _records():
@@ -63,3 +63,27 @@ def test_write_report_writes_all_four_files(tmp_path):
     )
     assert len(pd.read_csv(out["curves_csv"])) == 8
     assert set(pd.read_csv(out["csv"])["variant"]) == {"standard", "l2_robust"}
+
+
+def test_sections_order_label_and_place_paper_beside_ours():
+    """Clean before attacked, headers from the attack settings with units, paper next to its column,
+    small raw values with enough decimals, and one section per group of metrics."""
+    records = _records().assign(eps_below_0_5=0.001, train_s=12.0)
+    records = records.rename(columns={"eps_below_0_5": "eps_below_0.5"})
+    ref = {k: v for k, v in paper_reference("vision").items() if k != "source"}
+    table = summarise(records, ref, {"toy": "cifar10"})
+    spec = {
+        "clean": {},
+        "attacks": {"l2_pgd": {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.1, "steps": 20}},
+        "sweep": {"eps": [0.1], "thresholds": [0.5]},
+    }
+    sections = {title: (head, rows) for title, head, rows in table_sections(table, {"toy": spec})}
+    head, rows = sections["Clean and under attack"]
+    assert head == ["dataset", "variant", "seeds", "clean (%)", "paper", "L2-PGD eps 0.5 (%)", "paper"]
+    assert rows[0][3:5] == ["85.0 ± 7.1", "93.20 (cifar10)"]
+    head, rows = sections["Against the attack's eps"]
+    assert head[-1] == "eps to corr < 0.5" and rows[0][-1] == "0.0010 ± 0.0000"
+    assert sections["Cost"][0][-1] == "training (s)"
+    # without the settings the headers fall back to the declared labels
+    fallback = {title: head for title, head, _ in table_sections(table)}
+    assert "l2_pgd (%)" in fallback["Clean and under attack"]

@@ -16,6 +16,7 @@ def main(log):
         md=out.md,
         metrics=out.metrics,
         curves_csv=out.curves,
+        specs=snakemake.params.specs,
     )
     log(f"wrote {out.csv} and {out.md} ({len(table)} rows)")
 

@@ -10,7 +10,14 @@ p = snakemake.params
 
 def main(log):
     studies = {
-        study: StudyInputs(f"results/tables/{study}.csv", files["records"], files["train"], files["figures"])
+        study: StudyInputs(
+            f"results/tables/{study}.csv",
+            files["records"],
+            files["train"],
+            files["figures"],
+            files["specs"],
+            files["captions"],
+        )
         for study, files in p.studies.items()
     }
     claims = build_report(

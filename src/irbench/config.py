@@ -61,6 +61,8 @@ def _error_line(err: jsonschema.ValidationError, source: str) -> str:
         return f"{source}: unknown key '{where}{extra[0]}' (allowed here: {allowed})"
     if err.validator == "required":
         return f"{source}: key '{path or '<top>'}' is missing {err.message.split(' is a ')[0]}"
+    if err.validator == "not":
+        return f"{source}: key '{path}' is invalid: {err.validator_value.get('description', err.message)}"
     expected = err.schema.get("description") or err.message
     return f"{source}: key '{path}' = {err.instance!r} is invalid: {expected}"
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks import UNBOUNDED, run_attack
+from irbench.attacks import UNBOUNDED, run_attack, step_size
 
 
 @torch.no_grad()
@@ -127,7 +127,7 @@ def eps_sweep(
     model.eval()
     rows = []
     for eps in eps_values:
-        spec = {**attack, "eps": eps, "step": attack.get("step", eps) * eps / attack["eps"]}
+        spec = {**attack, "eps": eps, "step": step_size(attack) * eps / attack["eps"]}
         adv, norms = attacked_regression(model, x, y, spec, batch_size=batch_size)
         rows.append({"eps": float(eps), "corr": mean_pearson(adv, y), "norm": norms.median().item()})
     return rows
@@ -164,30 +164,27 @@ def accuracy_sweep(
     batch_size: int = 500,
     generator: torch.Generator | None = None,
 ) -> tuple[list[dict[str, float]], dict[str, float], list[tuple[dict[str, Any], str, Tensor]]]:
-    """Accuracy under FGSM and L-inf PGD at each eps of `sweep` ({'eps': [...], 'pgd_steps',
-    'pgd_step_factor'}: PGD step = factor * eps / steps). Returns the rows ({'eps', 'acc_fgsm',
-    'acc_pgd'}), flat metrics (`acc_fgsm_<eps>`, `acc_pgd_<eps>`, eps in 1/255) and, per attack run,
-    (its entry, its name, which examples it left correct)."""
+    """Accuracy under FGSM and L-inf PGD at each eps of `sweep['eps']`, and under L2 PGD at each of
+    `sweep['l2_eps']` (if given); PGD step = `pgd_step_factor` * eps / `pgd_steps`. Returns the rows
+    ({'eps', 'norm', 'acc_fgsm' (L-inf only), 'acc_pgd'}), flat metrics (`acc_fgsm_<eps>`, `acc_pgd_<eps>`
+    with eps in 1/255, `acc_pgd_l2_<eps>`) and, per attack run, (its entry, its name, which examples it left
+    correct)."""
     model.eval()
     rows, metrics, per_example = [], {}, []
-    for eps in sweep["eps"]:
-        attacks = {
-            "fgsm": {"method": "fgsm", "norm": "linf", "eps": eps, "steps": 1},
-            "pgd": {
-                "method": "pgd",
-                "norm": "linf",
-                "eps": eps,
-                "steps": sweep["pgd_steps"],
-                "step": sweep["pgd_step_factor"] * eps / sweep["pgd_steps"],
-                "random_start": True,
-            },
-        }
-        row = {"eps": float(eps)}
+    steps, factor = sweep["pgd_steps"], sweep["pgd_step_factor"]
+    grid = [("linf", e) for e in sweep["eps"]] + [("l2", e) for e in sweep.get("l2_eps", [])]
+    for norm, eps in grid:
+        pgd = {"method": "pgd", "norm": norm, "eps": eps, "steps": steps, "step": factor * eps / steps}
+        attacks = {"pgd": {**pgd, "random_start": True}}
+        if norm == "linf":
+            attacks = {"fgsm": {"method": "fgsm", "norm": "linf", "eps": eps, "steps": 1}, **attacks}
+        suffix = eps_label(eps) if norm == "linf" else f"l2_{eps:g}"
+        row = {"eps": float(eps), "norm": norm}
         for name, attack in attacks.items():
             correct = attack_correct(model, x, y, attack, batch_size=batch_size, generator=generator)
             row[f"acc_{name}"] = correct.float().mean().item()
-            metrics[f"acc_{name}_{eps_label(eps)}"] = row[f"acc_{name}"]
-            per_example.append((attack, f"{name}_{eps_label(eps)}", correct))
+            metrics[f"acc_{name}_{suffix}"] = row[f"acc_{name}"]
+            per_example.append((attack, f"{name}_{suffix}", correct))
         rows.append(row)
     return rows, metrics, per_example
 

@@ -182,9 +182,10 @@ def feature_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, t
 
 # Axis labels of the swept metrics (others are shown by their record name); accuracies are drawn in %.
 SWEEP_LABELS = {
-    "corr": "mean Pearson correlation under attack",
-    "acc_fgsm": "accuracy under FGSM (%)",
-    "acc_pgd": "accuracy under L-inf PGD (%)",
+    ("linf", "corr"): "mean Pearson correlation under attack",
+    ("linf", "acc_fgsm"): "accuracy under FGSM (%)",
+    ("linf", "acc_pgd"): "accuracy under L-inf PGD (%)",
+    ("l2", "acc_pgd"): "accuracy under L2 PGD (%)",
 }
 
 
@@ -194,11 +195,17 @@ def _eps_tick(eps: float) -> str:
     return f"{round(k)}/255" if abs(k - round(k)) < 1e-3 and k >= 0.5 else f"{eps:g}"
 
 
+def _line(sweep: Sequence[Mapping[str, Any]], norm: str, metric: str) -> list[Mapping[str, Any]]:
+    """The sweep rows of one norm that carry `metric` (rows without a norm are L-inf)."""
+    return [r for r in sweep if r.get("norm", "linf") == norm and metric in r]
+
+
 def robustness_curves(
     records: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str, *, log_x: bool = True
 ) -> None:
-    """One panel per swept metric (e.g. correlation, or FGSM and PGD accuracy) against eps: mean ± std over
-    seeds per variant, from the `sweep` rows ({'eps', <metric>: value, ...}) of the evaluation records."""
+    """One panel per swept norm and metric (correlation; or FGSM, L-inf PGD and L2 PGD accuracy) against eps:
+    mean ± std over seeds per variant, from the `sweep` rows ({'eps', 'norm' (default linf), <metric>: value,
+    ...}) of the evaluation records."""
     import numpy as np
 
     plt = _pyplot()
@@ -207,14 +214,17 @@ def robustness_curves(
         if not rec.get("sweep"):
             raise ValueError(f"{_name(rec)}: evaluation record has no 'sweep' rows (expected evaluate.sweep)")
         by_variant.setdefault(rec["variant"], []).append(rec["sweep"])
-    metrics = [k for k in by_variant[next(iter(by_variant))][0][0] if k not in ("eps", "norm")]
+    first = by_variant[next(iter(by_variant))][0]
+    panels = list(
+        dict.fromkeys((r.get("norm", "linf"), k) for r in first for k in r if k not in ("eps", "norm"))
+    )
     n_classes = records[0].get("n_classes")
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 2.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics, strict=True):
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 2.8), squeeze=False)
+    for ax, (norm, metric) in zip(axes[0], panels, strict=True):
         scale = 100.0 if metric.startswith("acc") else 1.0
         for variant, sweeps in by_variant.items():
-            eps = np.array([r["eps"] for r in sweeps[0]])
-            values = scale * np.array([[r[metric] for r in sw] for sw in sweeps])
+            eps = np.array([r["eps"] for r in _line(sweeps[0], norm, metric)])
+            values = scale * np.array([[r[metric] for r in _line(sw, norm, metric)] for sw in sweeps])
             mean, std = values.mean(0), values.std(0)
             ax.plot(eps, mean, marker="o", ms=3, label=f"{variant} (n={len(sweeps)})")
             ax.fill_between(eps, mean - std, mean + std, alpha=0.15)
@@ -227,8 +237,11 @@ def robustness_curves(
                 100.0 / n_classes, color="grey", ls="--", lw=1, label=f"chance ({100 / n_classes:.0f}%)"
             )
             ax.set_ylim(0, 100)
-        ax.set_xlabel("attack eps (L-inf; images in [0, 1])" if scale == 100.0 else "attack eps (L-inf)")
-        ax.set_ylabel(SWEEP_LABELS.get(metric, metric))
+        norm_name = "L2" if norm == "l2" else "L-inf"
+        ax.set_xlabel(
+            f"attack eps ({norm_name}; images in [0, 1])" if scale == 100.0 else f"attack eps ({norm_name})"
+        )
+        ax.set_ylabel(SWEEP_LABELS.get((norm, metric), metric))
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"{title}: mean ± std over seeds", fontsize=9)

@@ -31,7 +31,7 @@ from irbench.claims import (
 )
 from irbench.io import read_json, write_text
 from irbench.records import load_records
-from irbench.tables import column_legend, is_fraction, paper_reference, table_cells
+from irbench.tables import column_legend, is_fraction, md_table, paper_reference, table_sections
 
 PACKAGES = (
     "torch",
@@ -62,6 +62,8 @@ class StudyInputs:
     records: Sequence[str | os.PathLike]  # evaluation and interpretation records (metrics per seed)
     train_records: Sequence[str | os.PathLike]
     figures: Sequence[str | os.PathLike] = field(default_factory=list)
+    specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # evaluate section per dataset
+    captions: Mapping[str, str] = field(default_factory=dict)  # figure path -> caption
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
@@ -195,11 +197,12 @@ def _md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _img(path: Path) -> str:
+def _img(path: Path, caption: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     alt = html.escape(path.stem.replace("_", " "))
     return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}"><figcaption>{alt}</figcaption></figure>'
+        f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
 
@@ -254,11 +257,12 @@ def build_report(
         md += ["## Claims", "", _md_table(claims_df), ""]
     for study, inputs in studies.items():
         table = pd.read_csv(inputs.table_csv)
-        head, rows = table_cells(table)
-        tdf = pd.DataFrame(rows, columns=head)
         source = paper_reference(study).get("source", "")
-        h.append(f"<h2>{html.escape(study)}: mean ± std over seeds</h2>" + _html_table(tdf))
-        md += [f"## {study}: mean ± std over seeds", "", _md_table(tdf), ""]
+        h.append(f"<h2>{html.escape(study)}: mean ± std over seeds</h2>")
+        md += [f"## {study}: mean ± std over seeds", ""]
+        for title, head, rows in table_sections(table, inputs.specs):
+            h.append(f"<h3>{html.escape(title)}</h3>" + _html_table(pd.DataFrame(rows, columns=head)))
+            md += [f"### {title}", "", md_table(head, rows), ""]
         if source:
             h.append(f"<p><small>Paper numbers: {html.escape(source)}</small></p>")
             md += [f"Paper numbers: {source}", ""]
@@ -269,14 +273,15 @@ def build_report(
             h.append(f"<details{' open' if n_failed else ''}><summary>{html.escape(title)}</summary>")
             h.append(_html_table(gates) + "</details>")
             md += [f"{title}:", "", _md_table(gates), ""]
-        legend = column_legend(table)
-        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(t)}</li>" for n, t in legend)
+        legend = column_legend(table, inputs.specs)
+        items = "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(t)}</li>" for n, t in legend)
         h.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")
-        md += ["Columns:", ""] + [f"- `{n}`: {t}" for n, t in legend] + [""]
+        md += ["Columns:", ""] + [f"- {n}: {t}" for n, t in legend] + [""]
         for fig in inputs.figures:
             p = Path(fig)
-            h.append(_img(p))
-            md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", ""]
+            caption = inputs.captions.get(str(fig), p.stem.replace("_", " "))
+            h.append(_img(p, caption))
+            md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", "", f"*{caption}*", ""]
     prov = pd.DataFrame(
         [("configuration hash", config_hash), ("git commit", git_commit)] + list(versions.items()),
         columns=["what", "value"],

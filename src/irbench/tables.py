@@ -8,8 +8,10 @@ per-epoch training curves of every seed as a long CSV (for `dvc plots`).
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pandas as pd
 
 from irbench.config import load_yaml
 from irbench.io import atomic_path, read_json, write_json, write_text
-from irbench.probes import Metric, metric_info
+from irbench.probes import GROUPS, PROBES, Metric, configured, metric_info, metric_owner
 from irbench.records import ID_COLUMNS, load_records
 from irbench.refine import SINGLE_RULES
 
@@ -33,18 +35,59 @@ def paper_reference(study: str) -> dict[str, Any]:
 # variants, of LIME and how well round 1's flags matched the planted cue (synthetic data).
 TRAIN_METRICS = {
     "wall_s": Metric(
-        "train_s", "seconds", False, "training wall time (a refined variant: the refinement alone)"
+        "train_s",
+        "seconds",
+        False,
+        "training wall time (a refined variant: the refinement alone)",
+        label="training",
+        group="cost",
     ),
-    "lime_s": Metric("lime_s", "seconds", False, "time spent explaining with LIME during refinement"),
-    "flag_precision": Metric("flag_precision", "percent", True, "flagged pixels that lie on the planted cue"),
-    "flag_recall": Metric("flag_recall", "percent", True, "pixels of the planted cue that are flagged"),
-    "flag_on_object": Metric("flag_on_object", "percent", False, "flagged pixels that lie on the object"),
+    "lime_s": Metric(
+        "lime_s",
+        "seconds",
+        False,
+        "time spent explaining with LIME during refinement",
+        label="LIME",
+        group="cost",
+    ),
+    "flag_precision": Metric(
+        "flag_precision",
+        "percent",
+        True,
+        "flagged pixels that lie on the planted cue",
+        label="precision",
+        group="refinement",
+    ),
+    "flag_recall": Metric(
+        "flag_recall",
+        "percent",
+        True,
+        "pixels of the planted cue that are flagged",
+        label="recall",
+        group="refinement",
+    ),
+    "flag_on_object": Metric(
+        "flag_on_object",
+        "percent",
+        False,
+        "flagged pixels that lie on the object",
+        label="flagged on the object",
+        group="refinement",
+    ),
 }
 # ... and of each flag rule alone, on the same explanations (irbench.refine.SINGLE_RULES)
 for _rule in SINGLE_RULES:
     for _score, _what in (("precision", "flagged pixels on the cue"), ("recall", "cue pixels flagged")):
         _name = f"flag_{_rule}_{_score}"
-        TRAIN_METRICS[_name] = Metric(_name, "percent", True, f"{_what} by the {_rule} rule alone")
+        TRAIN_METRICS[_name] = Metric(
+            _name,
+            "percent",
+            True,
+            f"{_what} by the {_rule} rule alone",
+            label=f"{_rule}: {_score}",
+            group="refinement",
+        )
+UNIT_SUFFIX = {"percent": " (%)", "seconds": " (s)", "raw": ""}
 
 
 def describe(metric: str) -> Metric:
@@ -57,10 +100,57 @@ def is_fraction(metric: str) -> bool:
     return describe(metric).unit == "percent"
 
 
-def _cell(value: float, std: float | None, metric: str, digits: int | None = None) -> str:
-    """mean ± std, fractions in % with one decimal, other metrics with two (or `digits`)."""
-    scale, default = (100, 1) if is_fraction(metric) else (1, 2)
-    digits = default if digits is None else digits
+@dataclass(frozen=True)
+class Column:
+    """A metric column as the tables show it: header (with unit), table section, place in the section."""
+
+    metric: str
+    header: str
+    group: str
+    order: tuple
+
+
+def columns(metrics: Sequence[str], specs: Mapping[str, Mapping[str, Any]] | None = None) -> list[Column]:
+    """The metric columns in reading order: by section (GROUPS), then in the order the probes run (`specs`:
+    each dataset's evaluate section), declare their metrics and list their settings (attacks, eps), with
+    headers from the probes' settings where every dataset agrees (`L2-PGD eps 0.5 (%)`)."""
+    specs = specs or {}
+    probe_order = list(dict.fromkeys(k for spec in specs.values() for k in configured(spec)))
+    probe_order += [k for k, _ in PROBES.items() if k not in probe_order]
+    headers: dict[str, set[str]] = {}
+    for spec in specs.values():
+        for key in configured(spec):
+            probe = PROBES.get(key)
+            for name, text in (probe.headers(spec[key]) if probe.headers else {}).items():
+                headers.setdefault(name, set()).add(text)
+    listed = {name: i for i, name in enumerate(headers)}
+    out = []
+    for m in metrics:
+        probe, index, metric = metric_owner(m, extra=list(TRAIN_METRICS.values()))
+        texts = headers.get(m, set())
+        text = next(iter(texts)) if len(texts) == 1 else metric.header(m)
+        group = metric.group or (probe.group if probe else "cost")
+        where = probe_order.index(probe.key) if probe else len(probe_order)
+        order = (list(GROUPS).index(group), where, index, listed.get(m, len(listed)), m)
+        out.append(Column(m, text + UNIT_SUFFIX[metric.unit], group, order))
+    return sorted(out, key=lambda c: c.order)
+
+
+def _digits(metric: str, values: Sequence[float]) -> int:
+    """Decimals for a column: 1 for percent and seconds; raw values get two significant digits on their
+    smallest nonzero mean (0.001 -> 4 decimals, 0.07 -> 3), at least 2 and at most 5."""
+    unit = describe(metric).unit
+    if unit != "raw":
+        return 1
+    small = [abs(v) for v in values if pd.notna(v) and v != 0]
+    if not small:
+        return 2
+    return int(max(2, min(5, 1 - math.floor(math.log10(min(small))))))
+
+
+def _cell(value: float, std: float | None, metric: str, digits: int) -> str:
+    """mean ± std, fractions in %."""
+    scale = 100 if is_fraction(metric) else 1
     text = f"{scale * value:.{digits}f}"
     return text if std is None or pd.isna(std) else f"{text} ± {scale * std:.{digits}f}"
 
@@ -84,54 +174,78 @@ def summarise(
     return table
 
 
-def table_cells(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Header and text rows of a summary table: mean ± std per metric (fractions in %), then the paper's
-    numbers in their own columns."""
-    metrics = [
-        c[: -len("_mean")] for c in table.columns if c.endswith("_mean") and not c.startswith("paper_")
-    ]
-
-    def label(m: str) -> str:
-        return f"{m} (%)" if is_fraction(m) else m
-
-    head = ["dataset", "variant", "seeds"] + [label(m) for m in metrics]
-    paper = [m for m in metrics if f"paper_{m}" in table and table[f"paper_{m}"].notna().any()]
-    head += [f"paper {label(m)}" for m in paper]
-    rows = []
-    for _, r in table.iterrows():
-        cells = [r["dataset"], r["variant"], str(r["n_seeds"])]
-        cells += ["" if pd.isna(r[f"{m}_mean"]) else _cell(r[f"{m}_mean"], r[f"{m}_std"], m) for m in metrics]
-        for m in paper:
-            v = r[f"paper_{m}"]
-            cells.append(f"{_cell(v, None, m, digits=2)} ({r['paper_dataset']})" if pd.notna(v) else "")
-        rows.append(cells)
-    return head, rows
+def table_metrics(table: pd.DataFrame) -> list[str]:
+    """The metrics a summary table holds (its `<metric>_mean` columns)."""
+    return [c[: -len("_mean")] for c in table.columns if c.endswith("_mean") and not c.startswith("paper_")]
 
 
-def column_legend(table: pd.DataFrame) -> list[tuple[str, str]]:
-    """(metric, what it is) for every metric column of a summary table, from its declaration: the
-    description, the unit and which direction is better."""
+def table_sections(
+    table: pd.DataFrame, specs: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The summary table as (section title, header, text rows), one section per group of metrics: mean ±
+    std per metric (fractions in %), each followed by the paper's number where the paper gives one."""
+    cols = columns(table_metrics(table), specs)
+    sections = []
+    for group, title in GROUPS.items():
+        mine = [c for c in cols if c.group == group]
+        if not mine:
+            continue
+        head = ["dataset", "variant", "seeds"]
+        for c in mine:
+            head.append(c.header)
+            if _has_paper(table, c.metric):
+                head.append("paper")
+        rows = []
+        for _, r in table.iterrows():
+            cells = [r["dataset"], r["variant"], str(r["n_seeds"])]
+            for c in mine:
+                digits = _digits(c.metric, table[f"{c.metric}_mean"])
+                mean, std = r[f"{c.metric}_mean"], r[f"{c.metric}_std"]
+                cells.append("" if pd.isna(mean) else _cell(mean, std, c.metric, digits))
+                if _has_paper(table, c.metric):
+                    v = r[f"paper_{c.metric}"]
+                    paper = f"{_cell(v, None, c.metric, 2)} ({r['paper_dataset']})"
+                    cells.append(paper if pd.notna(v) else "")
+            rows.append(cells)
+        sections.append((title, head, rows))
+    return sections
+
+
+def _has_paper(table: pd.DataFrame, metric: str) -> bool:
+    return f"paper_{metric}" in table and table[f"paper_{metric}"].notna().any()
+
+
+def column_legend(
+    table: pd.DataFrame, specs: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[tuple[str, str]]:
+    """(header, what it is) for every metric column of a summary table, in table order: the description,
+    the stored name (the CSV's column), and which direction is better."""
     out = []
-    for c in table.columns:
-        if c.endswith("_mean") and not c.startswith("paper_"):
-            m = describe(c[: -len("_mean")])
-            unit = {"percent": "%", "seconds": "s", "raw": ""}[m.unit]
-            better = {True: "higher is better", False: "lower is better", None: ""}[m.higher_is_better]
-            notes = "; ".join(t for t in (unit, better) if t)
-            out.append((c[: -len("_mean")], m.description + (f" ({notes})" if notes else "")))
+    for c in columns(table_metrics(table), specs):
+        m = describe(c.metric)
+        better = {True: "higher is better", False: "lower is better", None: ""}[m.higher_is_better]
+        notes = "; ".join(t for t in (f"`{c.metric}`", better) if t)
+        out.append((c.header, f"{m.description} ({notes})"))
     return out
 
 
-def markdown(table: pd.DataFrame, study: str, source: str = "") -> str:
-    """A Markdown table of `table_cells`, titled, with the papers' source and the column legend below."""
-    head, rows = table_cells(table)
-    lines = [f"# {study}: mean ± std over seeds", "", "| " + " | ".join(head) + " |"]
-    lines.append("|" + "|".join(["---"] * len(head)) + "|")
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+def markdown(
+    table: pd.DataFrame, study: str, source: str = "", specs: Mapping[str, Mapping[str, Any]] | None = None
+) -> str:
+    """Markdown tables of `table_sections`, titled, with the papers' source and the column legend below."""
+    lines = [f"# {study}: mean ± std over seeds"]
+    for title, head, rows in table_sections(table, specs):
+        lines += ["", f"## {title}", "", md_table(head, rows)]
     if source:
         lines += ["", f"Paper numbers: {source}"]
-    lines += ["", "Columns:", ""] + [f"- `{name}`: {text}" for name, text in column_legend(table)]
+    lines += ["", "Columns:", ""] + [f"- {name}: {text}" for name, text in column_legend(table, specs)]
     return "\n".join(lines) + "\n"
+
+
+def md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown pipe table."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(map(str, cells)) + " |" for cells in rows])
 
 
 def curves(train_metric_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
@@ -156,8 +270,10 @@ def write_report(
     md: str | os.PathLike,
     metrics: str | os.PathLike,
     curves_csv: str | os.PathLike,
+    specs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Aggregate a study's records and write its four report files atomically."""
+    """Aggregate a study's records and write its four report files atomically (`specs`: each dataset's
+    evaluate section, for the column headers and order)."""
     ref = paper_reference(study)
     records = load_records(eval_paths)
     trained = {tuple(r[k] for k in ID_COLUMNS): r for r in map(read_json, train_paths)}
@@ -173,7 +289,7 @@ def write_report(
     )
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    write_text(markdown(table, study, ref.get("source", "")), md)
+    write_text(markdown(table, study, ref.get("source", ""), specs), md)
     headline = {
         study: {
             f"{r['dataset']}/{r['variant']}": {

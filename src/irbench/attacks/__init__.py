@@ -46,8 +46,11 @@ ATTACKS: Registry[Attack] = Registry("attack", "irbench.attacks")
 
 
 def step_size(spec: Mapping[str, Any]) -> float:
-    """An iterative attack's step: `step` when given, else 2.5 * eps / steps (robustness library)."""
-    return spec.get("step", 2.5 * spec["eps"] / spec["steps"])
+    """An iterative attack's step: `step` when given, else `step_factor` (default 2.5, the robustness
+    library's) * eps / steps, so the step follows eps when eps changes."""
+    if "step" in spec:
+        return spec["step"]
+    return spec.get("step_factor", 2.5) * spec["eps"] / spec["steps"]
 
 
 def register(attack: Attack) -> Attack:

@@ -30,6 +30,19 @@ ACCURACY_GATES = ("above_chance",)
 ATTACKED_GATES = ("monotone", "order", "gradients", "large_eps", "above_chance")
 REGRESSION_ATTACKED_GATES = ("bite",)
 TASKS = ("classification", "regression")
+# The tables' sections, in order: a metric's `group` (else its probe's) says where its column goes.
+GROUPS = {
+    "accuracy": "Clean and under attack",
+    "sweep": "Against the attack's eps",
+    "attribution": "Attributions",
+    "visual": "Generation, inversion and visualisation",
+    "bottleneck": "Bottleneck units",
+    "refinement": "Refinement: flagged regions against the planted cue",
+    "cost": "Cost",
+    "checks": "Gates and checks",
+}
+# How the `{name}` parts of a metric read in a column header (`ig` -> IG); other parts read as written.
+PART_WORDS = {"ig": "IG", "shap": "SHAP", "l2": "L2", "linf": "L-inf"}
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,8 @@ class Metric:
 
     `percent` metrics are stored as fractions and shown x100; `higher_is_better` None means no direction.
     `gates`: the checks of the gates probe (`gate_<check>`) that must pass for a claim on this metric to get
-    a verdict (irbench.claims.GATE_VERDICTS).
+    a verdict (irbench.claims.GATE_VERDICTS). `label`: the column header (without unit), `{name}` parts
+    filled from the metric's name; `group`: its table section (GROUPS), else its probe's.
     """
 
     pattern: str
@@ -46,15 +60,28 @@ class Metric:
     higher_is_better: bool | None
     description: str
     gates: tuple[str, ...] = ()
+    label: str = ""
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
             raise ValueError(f"metric {self.pattern!r}: unit must be one of {UNITS}, got {self.unit!r}")
+        if self.group is not None and self.group not in GROUPS:
+            raise ValueError(f"metric {self.pattern!r}: group must be one of {tuple(GROUPS)}")
 
     @property
     def regex(self) -> re.Pattern[str]:
-        parts = re.split(r"\{[a-z_]+\}", self.pattern)
-        return re.compile("^" + ".+".join(re.escape(p) for p in parts) + "$")
+        parts = re.split(r"(\{[a-z_]+\})", self.pattern)
+        return re.compile(
+            "^" + "".join(f"(?P<{p[1:-1]}>.+)" if p.startswith("{") else re.escape(p) for p in parts) + "$"
+        )
+
+    def header(self, name: str) -> str:
+        """The column header of metric `name` (a member of this family), without its unit."""
+        if not self.label:
+            return name
+        parts = self.regex.match(name).groupdict()
+        return self.label.format(**{k: PART_WORDS.get(v, v) for k, v in parts.items()})
 
     @property
     def specificity(self) -> int:
@@ -126,6 +153,9 @@ class Probe:
     preflight: Callable[[Mapping[str, Any]], None] | None = (
         None  # checks before any job (files named in spec)
     )
+    group: str = "accuracy"  # the table section of its metrics (GROUPS), unless a metric says otherwise
+    # column headers that depend on the probe's settings (e.g. an attack's eps): spec -> {metric: header}
+    headers: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
 
     def applies_to(self, split: Split) -> list[str]:
         """What of `needs` the split lacks (empty: the probe can run)."""
@@ -196,13 +226,20 @@ def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, fl
     return metrics, data, artifacts
 
 
-def metric_info(name: str, extra: Sequence[Metric] = ()) -> Metric:
-    """The declaration of a metric column: the most specific pattern of any probe (or `extra`) matching it."""
-    candidates = [m for _, p in PROBES.items() for m in p.metrics] + list(extra)
-    hits = [m for m in candidates if m.regex.match(name)]
+def metric_owner(name: str, extra: Sequence[Metric] = ()) -> tuple[Probe | None, int, Metric]:
+    """Who declares a metric column: (its probe, or None for `extra`; the declaration's index; the Metric),
+    the most specific pattern matching it."""
+    candidates = [(p, i, m) for _, p in PROBES.items() for i, m in enumerate(p.metrics)]
+    candidates += [(None, i, m) for i, m in enumerate(extra)]
+    hits = [c for c in candidates if c[2].regex.match(name)]
     if not hits:
         raise IrbenchError(f"metric {name!r} is declared by no probe (declare it in the probe's `metrics`)")
-    return max(hits, key=lambda m: m.specificity)
+    return max(hits, key=lambda c: c[2].specificity)
+
+
+def metric_info(name: str, extra: Sequence[Metric] = ()) -> Metric:
+    """The declaration of a metric column: the most specific pattern of any probe (or `extra`) matching it."""
+    return metric_owner(name, extra)[2]
 
 
 def figures_of(spec: Mapping[str, Any]) -> dict[str, tuple[str, Figure]]:

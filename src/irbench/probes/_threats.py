@@ -19,6 +19,26 @@ def threat_of(attack: Mapping[str, Any]) -> Threat:
     return attack["norm"], round(float(attack["eps"]), 6)
 
 
+def eps_text(norm: str, eps: float) -> str:
+    """An eps as a reader writes it: L-inf in 1/255 where it is one (`4/255`), else its value (`0.5`)."""
+    label = eps_label(eps) if norm == "linf" else f"{eps:g}"
+    return f"{label}/255" if norm == "linf" and label != f"{eps:g}" else label
+
+
+def threat_title(threat: Threat) -> str:
+    """A threat model as a column header: `L2 0.5`, `L-inf 4/255`."""
+    norm, eps = threat
+    return f"{'L2' if norm == 'l2' else 'L-inf'} {eps_text(norm, eps)}"
+
+
+def attack_title(attack: Mapping[str, Any]) -> str:
+    """An attack entry as a column header: `L2-PGD eps 0.5`, `L-inf-BIM eps 0.001`, `FGSM eps 8/255`."""
+    method = {"fgsm": "FGSM", "pgd": "PGD", "bim": "BIM"}.get(attack["method"], attack["method"])
+    norm, eps = threat_of(attack)
+    name = method if method == "FGSM" else f"{'L2' if norm == 'l2' else 'L-inf'}-{method}"
+    return f"{name} eps {eps_text(norm, eps)}"
+
+
 def threat_label(threat: Threat) -> str:
     """A threat model as a column suffix: `linf_8` (eps 8/255), `l2_0.5`."""
     norm, eps = threat

@@ -17,7 +17,7 @@ from irbench.probes import (
     ProbeOutput,
     register,
 )
-from irbench.probes._threats import file_correct
+from irbench.probes._threats import attack_title, file_correct
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -44,6 +44,16 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     return ProbeOutput(metrics, shared=shared)
 
 
+def headers(spec: Mapping[str, Any]) -> dict[str, str]:
+    """Each attack's columns named by method, norm and eps (`L2-PGD eps 0.5`)."""
+    out = {}
+    for name, attack in spec.items():
+        title = attack_title(attack)
+        out |= {f"acc_{name}": title, f"corr_{name}": f"corr, {title}", f"mae_{name}": f"MAE, {title}"}
+        out |= {f"corr_drop_{name}": f"corr drop, {title}", f"norm_{name}": f"L2 norm, {title}"}
+    return out
+
+
 PROBE = register(
     Probe(
         key="attacks",
@@ -58,14 +68,18 @@ PROBE = register(
             "additionalProperties": {"$ref": "#/$defs/attack"},
         },
         after=("clean",),
+        headers=headers,
         metrics=(
-            Metric("acc_{attack}", "percent", True, "accuracy under the named attack", ATTACKED_GATES),
+            Metric(
+                "acc_{attack}", "percent", True, "accuracy under the named attack", ATTACKED_GATES, "{attack}"
+            ),
             Metric(
                 "corr_{attack}",
                 "raw",
                 True,
                 "mean Pearson correlation under the named attack",
                 REGRESSION_ATTACKED_GATES,
+                "corr, {attack}",
             ),
             Metric(
                 "mae_{attack}",
@@ -73,11 +87,22 @@ PROBE = register(
                 False,
                 "mean absolute error under the named attack",
                 REGRESSION_ATTACKED_GATES,
+                "MAE, {attack}",
             ),
             Metric(
-                "corr_drop_{attack}", "raw", False, "clean correlation minus correlation under the attack"
+                "corr_drop_{attack}",
+                "raw",
+                False,
+                "clean correlation minus correlation under the attack",
+                label="corr drop, {attack}",
             ),
-            Metric("norm_{attack}", "raw", None, "median L2 norm of the attack's perturbations"),
+            Metric(
+                "norm_{attack}",
+                "raw",
+                None,
+                "median L2 norm of the attack's perturbations",
+                label="L2 norm, {attack}",
+            ),
         ),
     )
 )

@@ -63,6 +63,7 @@ def draw(payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: M
 PROBE = register(
     Probe(
         key="attributions",
+        group="attribution",
         run=run,
         description="Integrated Gradients and SHAP: attribution mass on the ground-truth regions",
         task="classification",
@@ -78,6 +79,7 @@ PROBE = register(
                 "percent",
                 None,
                 "share of absolute attribution (IG or SHAP) inside the ground-truth region (object or cue)",
+                label="{method} mass on {mask}",
             ),
         ),
         figures=(

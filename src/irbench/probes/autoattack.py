@@ -21,7 +21,7 @@ import torch
 
 from irbench.evaluation import predict
 from irbench.probes import ATTACKED_GATES, Metric, Probe, ProbeContext, ProbeOutput, register
-from irbench.probes._threats import correct_by_threat, file_correct, threat_label, threat_of
+from irbench.probes._threats import correct_by_threat, file_correct, threat_label, threat_of, threat_title
 
 AA_NORMS = {"linf": "Linf", "l2": "L2"}
 AA_ATTACKS = ["apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"]
@@ -150,6 +150,17 @@ THREAT = {
     },
 }
 
+
+def headers(spec: Mapping[str, Any]) -> dict[str, str]:
+    """Each threat model's columns named by norm and eps (`AutoAttack L-inf 4/255`)."""
+    out = {}
+    for t in spec["threats"]:
+        threat = threat_of(t)
+        label, title = threat_label(threat), threat_title(threat)
+        out |= {f"acc_aa_{label}": f"AutoAttack {title}", f"acc_robust_{label}": f"worst case {title}"}
+    return out
+
+
 PROBE = register(
     Probe(
         key="autoattack",
@@ -158,6 +169,7 @@ PROBE = register(
         task="classification",
         after=("clean",),
         follows=("attacks", "sweep"),
+        headers=headers,
         schema={
             "type": "object",
             "additionalProperties": False,
@@ -191,6 +203,7 @@ PROBE = register(
                 True,
                 "accuracy under AutoAttack at the threat model",
                 ATTACKED_GATES,
+                "AutoAttack {threat}",
             ),
             Metric(
                 "acc_robust_{threat}",
@@ -199,9 +212,15 @@ PROBE = register(
                 "robust accuracy: per image, the worst case over every attack run at the threat model "
                 "(PGD, FGSM, AutoAttack), on AutoAttack's images",
                 ATTACKED_GATES,
+                "worst case {threat}",
             ),
             Metric(
-                "aa_warnings", "raw", False, "warnings AutoAttack's own checks logged (all threat models)"
+                "aa_warnings",
+                "raw",
+                False,
+                "warnings AutoAttack's own checks logged (all threat models)",
+                label="AutoAttack warnings",
+                group="checks",
             ),
         ),
     )

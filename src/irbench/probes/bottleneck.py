@@ -30,6 +30,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
 PROBE = register(
     Probe(
         key="bottleneck",
+        group="bottleneck",
         run=run,
         description="bottleneck units' correlation with their mid-level targets",
         task="regression",
@@ -39,8 +40,15 @@ PROBE = register(
                 "raw",
                 True,
                 "Pearson correlation of a bottleneck unit with its mid-level target",
+                label="unit: {unit}",
             ),
-            Metric("unit_corr_avg", "raw", True, "mean over the bottleneck units of that correlation"),
+            Metric(
+                "unit_corr_avg",
+                "raw",
+                True,
+                "mean over the bottleneck units of that correlation",
+                label="units (mean)",
+            ),
         ),
     )
 )

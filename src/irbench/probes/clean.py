@@ -27,11 +27,21 @@ PROBE = register(
         run=run,
         description="performance on unperturbed test inputs",
         metrics=(
-            Metric("acc_clean", "percent", True, "accuracy on clean test images", ACCURACY_GATES),
+            Metric("acc_clean", "percent", True, "accuracy on clean test images", ACCURACY_GATES, "clean"),
             Metric(
-                "corr_clean", "raw", True, "mean Pearson correlation of the outputs with the ratings, clean"
+                "corr_clean",
+                "raw",
+                True,
+                "mean Pearson correlation of the outputs with the ratings, clean",
+                label="corr, clean",
             ),
-            Metric("mae_clean", "raw", False, "mean absolute error on the ratings (/10), clean"),
+            Metric(
+                "mae_clean",
+                "raw",
+                False,
+                "mean absolute error on the ratings (/10), clean",
+                label="MAE, clean",
+            ),
         ),
     )
 )

@@ -73,6 +73,7 @@ PROBE = register(
                 True,
                 "accuracy over every corruption and severity (mean)",
                 ACCURACY_GATES,
+                label="corruptions (mean)",
             ),
         ),
         figures=(

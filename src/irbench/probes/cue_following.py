@@ -39,12 +39,14 @@ PROBE = register(
                 "percent",
                 False,
                 "test images where cue and label disagree that are classified as the cue says",
+                label="follows the cue",
             ),
             Metric(
                 "acc_cue_independent",
                 "percent",
                 True,
                 "accuracy on the test split whose cue is independent of the label",
+                label="cue-independent",
             ),
         ),
     )

@@ -67,6 +67,7 @@ PROBE = register(
         description="deletion/insertion faithfulness of the attribution maps, beside a random pixel order",
         task="classification",
         after=("attributions",),
+        group="attribution",
         schema={
             "type": "object",
             "additionalProperties": False,
@@ -79,12 +80,14 @@ PROBE = register(
                 "percent",
                 False,
                 "area under accuracy as the most-attributed pixels are removed (random: a random order)",
+                label="{method} deletion AUC",
             ),
             Metric(
                 "{method}_insertion_auc",
                 "percent",
                 True,
                 "area under accuracy as the most-attributed pixels are inserted (random: a random order)",
+                label="{method} insertion AUC",
             ),
         ),
     )

@@ -41,14 +41,17 @@ DEFAULTS = {
 
 
 def check_monotone(rows: list[Mapping[str, float]], tolerance: float) -> tuple[bool, list[str]]:
-    """Accuracy (every `acc_*` column of the sweep rows) never rises with eps by more than `tolerance`."""
-    rows = sorted(rows, key=lambda r: r["eps"])
-    bad = [
-        f"{k} rises from {a[k]:.3f} at eps {a['eps']:.4g} to {b[k]:.3f} at eps {b['eps']:.4g}"
-        for a, b in zip(rows, rows[1:], strict=False)
-        for k in a
-        if k.startswith("acc_") and k in b and b[k] > a[k] + tolerance
-    ]
+    """Accuracy (every `acc_*` column of the sweep rows) never rises with eps by more than `tolerance`, along
+    each norm's rows."""
+    bad = []
+    for norm in dict.fromkeys(r.get("norm", "linf") for r in rows):
+        line = sorted((r for r in rows if r.get("norm", "linf") == norm), key=lambda r: r["eps"])
+        bad += [
+            f"{k} ({norm}) rises from {a[k]:.3f} at eps {a['eps']:.4g} to {b[k]:.3f} at eps {b['eps']:.4g}"
+            for a, b in zip(line, line[1:], strict=False)
+            for k in a
+            if k.startswith("acc_") and k in b and b[k] > a[k] + tolerance
+        ]
     return not bad, bad
 
 
@@ -151,6 +154,7 @@ NUMBER = {"type": "number", "minimum": 0, "description": "expected a non-negativ
 PROBE = register(
     Probe(
         key="gates",
+        group="checks",
         run=run,
         description="checks that the evaluation worked (monotone sweep, attack order, gradients, huge eps, "
         "above chance; for regressors, that the attack bites)",
@@ -175,15 +179,47 @@ PROBE = register(
         },
         metrics=(
             Metric(
-                "gate_monotone", "percent", True, "seeds whose accuracy never rose with eps along the sweep"
+                "gate_monotone",
+                "percent",
+                True,
+                "seeds whose accuracy never rose with eps along the sweep",
+                label="gate: monotone",
             ),
-            Metric("gate_order", "percent", True, "seeds where no stronger attack left higher accuracy"),
-            Metric("gate_gradients", "percent", True, "seeds with no all-zero input gradient"),
             Metric(
-                "gate_large_eps", "percent", True, "seeds where PGD at a huge eps left at most 2% accuracy"
+                "gate_order",
+                "percent",
+                True,
+                "seeds where no stronger attack left higher accuracy",
+                label="gate: order",
             ),
-            Metric("gate_above_chance", "percent", True, "seeds whose clean accuracy is above chance"),
-            Metric("gate_bite", "percent", True, "seeds where every attack lowered the correlation enough"),
+            Metric(
+                "gate_gradients",
+                "percent",
+                True,
+                "seeds with no all-zero input gradient",
+                label="gate: gradients",
+            ),
+            Metric(
+                "gate_large_eps",
+                "percent",
+                True,
+                "seeds where PGD at a huge eps left at most 2% accuracy",
+                label="gate: large eps",
+            ),
+            Metric(
+                "gate_above_chance",
+                "percent",
+                True,
+                "seeds whose clean accuracy is above chance",
+                label="gate: above chance",
+            ),
+            Metric(
+                "gate_bite",
+                "percent",
+                True,
+                "seeds where every attack lowered the correlation enough",
+                label="gate: bite",
+            ),
         ),
     )
 )

@@ -1,5 +1,6 @@
 """Robustness against attack strength. Classifiers: accuracy under FGSM and L-inf PGD at each eps
-(`eps`, `pgd_steps`, `pgd_step_factor`: PGD step = factor * eps / steps). Regressors: correlation under the
+(`eps`, `pgd_steps`, `pgd_step_factor`: PGD step = factor * eps / steps) and under L2 PGD at each of
+`l2_eps` (optional). Regressors: correlation under the
 named attack (`attack`) at each eps, and the smallest swept eps (with its median perturbation L2 norm) at
 which the correlation falls below each of `thresholds`, and the smallest swept eps that lowers it by each
 of `drops` from the clean correlation (`eps_drop_<d>`: comparable between models of different clean
@@ -11,10 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irbench.errors import IrbenchError
-from irbench.evaluation import accuracy_sweep, eps_sweep, eps_to_threshold, first_below, regression_outputs
+from irbench.evaluation import (
+    accuracy_sweep,
+    eps_label,
+    eps_sweep,
+    eps_to_threshold,
+    first_below,
+    regression_outputs,
+)
 from irbench.metrics.regression import mean_pearson
 from irbench.probes import ATTACKED_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
-from irbench.probes._threats import file_correct
+from irbench.probes._threats import eps_text, file_correct
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
@@ -59,12 +67,27 @@ def draw(records: Sequence[Mapping[str, Any]], output: str, title: str, spec: Ma
     robustness_curves(records, output, title)
 
 
+def headers(spec: Mapping[str, Any]) -> dict[str, str]:
+    """The swept columns named by attack, norm and eps, in the sweep's order (`L2-PGD eps 0.5`)."""
+    out = {}
+    for eps in spec["eps"]:
+        label, text = eps_label(eps), eps_text("linf", eps)
+        out |= {f"acc_fgsm_{label}": f"FGSM eps {text}", f"acc_pgd_{label}": f"L-inf-PGD eps {text}"}
+    out |= {f"acc_pgd_l2_{eps:g}": f"L2-PGD eps {eps:g}" for eps in spec.get("l2_eps", [])}
+    for t in spec.get("thresholds", []):
+        out |= {f"eps_below_{t:g}": f"eps to corr < {t:g}", f"norm_below_{t:g}": f"L2 norm to corr < {t:g}"}
+    out |= {f"eps_drop_{d:g}": f"eps to lose {d:g} corr" for d in spec.get("drops", [])}
+    return out
+
+
 PROBE = register(
     Probe(
         key="sweep",
+        group="sweep",
         run=run,
         description="performance against attack eps",
-        follows=("clean",),  # a regression sweep's `drops` read the clean correlation
+        follows=("clean",),
+        headers=headers,  # a regression sweep's `drops` read the clean correlation
         schema={
             "type": "object",
             "additionalProperties": False,
@@ -79,6 +102,14 @@ PROBE = register(
                     "type": "number",
                     "exclusiveMinimum": 0,
                     "description": "expected a positive number",
+                },
+                "l2_eps": {
+                    "type": "array",
+                    "items": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "description": "expected a positive number",
+                    },
                 },
                 "eps": {
                     "type": "array",
@@ -110,6 +141,7 @@ PROBE = register(
                 True,
                 "accuracy under FGSM at eps (in 1/255 where it is one)",
                 ATTACKED_GATES,
+                "FGSM eps {eps}",
             ),
             Metric(
                 "acc_pgd_{eps}",
@@ -117,19 +149,36 @@ PROBE = register(
                 True,
                 "accuracy under L-inf PGD at eps (in 1/255 where it is one)",
                 ATTACKED_GATES,
+                "L-inf-PGD eps {eps}",
+            ),
+            Metric(
+                "acc_pgd_l2_{eps}",
+                "percent",
+                True,
+                "accuracy under L2 PGD at eps",
+                ATTACKED_GATES,
+                "L2-PGD eps {eps}",
             ),
             Metric(
                 "eps_below_{threshold}",
                 "raw",
                 True,
                 "smallest swept eps that pushes the correlation below the threshold",
+                label="eps to corr < {threshold}",
             ),
-            Metric("norm_below_{threshold}", "raw", True, "median perturbation L2 norm at that eps"),
+            Metric(
+                "norm_below_{threshold}",
+                "raw",
+                True,
+                "median perturbation L2 norm at that eps",
+                label="L2 norm to corr < {threshold}",
+            ),
             Metric(
                 "eps_drop_{drop}",
                 "raw",
                 True,
                 "smallest swept eps that lowers the correlation by the drop from clean",
+                label="eps to lose {drop} corr",
             ),
         ),
         figures=(

@@ -58,6 +58,7 @@ def draw_features(payloads: Sequence[Mapping[str, Any]], output: str, title: str
 PROBE = register(
     Probe(
         key="visualise",
+        group="visual",
         run=run,
         description="class generation + FID, representation inversion + feature distance, unit visualisation",
         task="classification",
@@ -123,21 +124,39 @@ PROBE = register(
         },  # fmt: skip
         metrics=(
             Metric(
-                "fid", "raw", False, "FID of class-specific generated images against as many real test images"
+                "fid",
+                "raw",
+                False,
+                "FID of class-specific generated images against as many real test images",
+                label="FID",
             ),
-            Metric("fid_real", "raw", False, "FID of two disjoint real test sets of that size (the floor)"),
+            Metric(
+                "fid_real",
+                "raw",
+                False,
+                "FID of two disjoint real test sets of that size (the floor)",
+                label="FID real vs real",
+            ),
             Metric(
                 "inv_dist",
                 "raw",
                 False,
                 "feature distance of inversions to their targets (noise and other starts)",
+                label="inversion distance",
             ),
-            Metric("inv_dist_noise", "raw", False, "feature distance of inversions started from noise"),
+            Metric(
+                "inv_dist_noise",
+                "raw",
+                False,
+                "feature distance of inversions started from noise",
+                label="inversion distance, from noise",
+            ),
             Metric(
                 "inv_dist_other",
                 "raw",
                 False,
                 "feature distance of inversions started from another class's image",
+                label="inversion distance, from another class",
             ),
         ),
         figures=(
