@@ -1,6 +1,8 @@
+import pytest
 import torch
 
 from irbench.data.tensors import load_split
+from irbench.errors import IrbenchError
 from irbench.evaluation import attack_correct, predict
 from irbench.training import load_trained, train_variant
 
@@ -125,3 +127,38 @@ def test_history_logs_the_learning_rate_each_epoch_trained_with(tiny_dataset):
     history = train_variant(tiny_dataset, two, seed=0, log=_quiet).history
     # cosine over 2 epochs: epoch 1 at the initial rate, epoch 2 at half of it (not the 0 that comes next)
     assert [round(r["lr"], 6) for r in history] == [0.05, 0.025]
+
+
+def test_onecycle_warms_up_and_decays_per_batch_and_resumes_identically(tiny_dataset, tmp_path):
+    one = {**SPEC, "train": {**SPEC["train"], "epochs": 4, "schedule": "onecycle", "warmup_fraction": 0.25}}
+    full = train_variant(tiny_dataset, one, seed=0, log=_quiet)
+    lrs = [r["lr"] for r in full.history]
+    # the mean rate of each epoch rises over the first quarter of the steps, then falls towards 0
+    assert lrs[0] < lrs[1] and lrs[1] > lrs[2] > lrs[3] and max(lrs) < 0.05 and lrs[3] < 0.01
+    ckpt = tmp_path / "c.pt"
+
+    def die_after_two(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    try:
+        train_variant(tiny_dataset, one, seed=0, checkpoint_path=ckpt, on_epoch=die_after_two, log=_quiet)
+    except KeyboardInterrupt:
+        pass
+    resumed = train_variant(tiny_dataset, one, seed=0, checkpoint_path=ckpt, log=_quiet)
+    assert [r["lr"] for r in resumed.history] == lrs  # the per-batch schedule resumes where it stopped
+    for k, v in full.state_dict.items():
+        assert torch.equal(v, resumed.state_dict[k]), k
+
+
+def test_val_fraction_zero_trains_on_every_image_and_keeps_the_last_epoch(tiny_dataset):
+    spec = {**SPEC, "train": {**SPEC["train"], "epochs": 2, "val_fraction": 0}}
+    result = train_variant(tiny_dataset, spec, seed=0, log=_quiet)
+    assert result.info["n_val"] == 0 and result.info["n_train"] == len(
+        load_split(tiny_dataset, "train", "cpu")
+    )
+    assert result.best_epoch == 2 and result.best_score is None
+    assert "val_acc" not in result.history[0]
+    stop = {**spec, "train": {**spec["train"], "patience": 1}}
+    with pytest.raises(IrbenchError, match="train.patience needs a validation split"):
+        train_variant(tiny_dataset, stop, seed=0, log=_quiet)

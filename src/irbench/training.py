@@ -40,7 +40,7 @@ class TrainResult:
     state_dict: dict[str, torch.Tensor]
     history: list[dict[str, float]]
     best_epoch: int
-    best_score: float
+    best_score: float | None  # None: trained without validation (the last epoch is kept)
     info: dict[str, Any] = field(default_factory=dict)
 
     def save(self, model_path: str | os.PathLike, metrics_path: str | os.PathLike) -> None:
@@ -72,7 +72,19 @@ def _optimizer(model: nn.Module, t: Mapping[str, Any]) -> torch.optim.Optimizer:
     return torch.optim.Adam(model.parameters(), lr=t["lr"], weight_decay=t["weight_decay"])
 
 
-def _scheduler(opt: torch.optim.Optimizer, t: Mapping[str, Any]) -> torch.optim.lr_scheduler.LRScheduler:
+def _scheduler(
+    opt: torch.optim.Optimizer, t: Mapping[str, Any], steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule; `onecycle` is stepped per batch (PER_BATCH), the others per epoch."""
+    if t["schedule"] == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt,
+            max_lr=t["lr"],
+            total_steps=t["epochs"] * steps_per_epoch,
+            pct_start=t.get("warmup_fraction", 0.25),
+            anneal_strategy="linear",
+            cycle_momentum=False,
+        )
     if t["schedule"] == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t["epochs"])
     return torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
@@ -127,9 +139,14 @@ def train_variant(
         full.extras["region_mask"] = region_mask.to(dev, torch.uint8)[:, None]
     if has_split(data_path, "val"):  # a dataset with its own validation split (MER: 80/10/10)
         train, val = full, load_split(data_path, "val", dev)
-    else:
+    elif t["val_fraction"] > 0:
         train, val = split_validation(full, t["val_fraction"], t["val_size_max"], gen)
-    val = Split(to_unit(val.x), val.y, val.extras, val.meta)
+    else:  # every training image trains; the last epoch is kept
+        if t.get("patience"):
+            raise IrbenchError("train.patience needs a validation split: set train.val_fraction above 0")
+        train, val = full, None
+    if val is not None:
+        val = Split(to_unit(val.x), val.y, val.extras, val.meta)
     regression = full.meta.get("task") == "regression"
     model = build_model(
         spec["model"], n_classes=full.meta.get("n_classes", 0), in_channels=full.x.shape[1]
@@ -141,7 +158,8 @@ def train_variant(
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)
     opt = _optimizer(model, t)
-    sched = _scheduler(opt, t)
+    sched = _scheduler(opt, t, -(-len(train) // t["batch_size"]))
+    per_batch = t["schedule"] == "onecycle"
     kind = OBJECTIVES.get(spec["objective"])
     objective = kind.build(spec, gen)
     history: list[dict[str, float]] = []
@@ -172,7 +190,7 @@ def train_variant(
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(len(train), generator=gen).to(dev)
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, correct, seen, lrs = 0.0, 0, 0, []
         for i in range(0, len(train), t["batch_size"]):
             idx = perm[i : i + t["batch_size"]]
             yb = train.y[idx]
@@ -192,6 +210,7 @@ def train_variant(
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            lrs.append(opt.param_groups[0]["lr"])
             opt.step()
             second = objective.second_step  # e.g. MER's adversarial step every 5th epoch
             extra = second(model, xb, yb, epoch) if second is not None else None
@@ -199,21 +218,25 @@ def train_variant(
                 opt.zero_grad(set_to_none=True)
                 extra.backward()
                 opt.step()
+            if per_batch:
+                sched.step()
             loss_sum += loss.item() * len(idx)
             if not regression:
                 correct += (out.argmax(1) == yb).sum().item()
             seen += len(idx)
-        lr = opt.param_groups[0]["lr"]  # the rate this epoch trained with (before the schedule steps)
-        sched.step()
+        if not per_batch:
+            sched.step()
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen}
         if not regression:
             row["train_acc"] = correct / seen
-        row.update(validate(model, val, spec, gen))
-        row["lr"] = lr
+        if val is not None:
+            row.update(validate(model, val, spec, gen))
+        row["lr"] = sum(lrs) / len(lrs)  # the mean rate this epoch's batches trained with
         row["epoch_s"] = time.perf_counter() - t0
         history.append(row)
-        if row["score"] > best["score"]:
-            best = {"score": row["score"], "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
+        if val is None or row["score"] > best["score"]:  # without validation: the latest epoch
+            score = row["score"] if val is not None else None
+            best = {"score": score, "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
         log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
         if on_epoch is not None:
             on_epoch(row)
@@ -233,7 +256,13 @@ def train_variant(
                 },
                 ckpt,
             )
-    info = {"seed": seed, "device": str(dev), "n_train": len(train), "n_val": len(val), "epochs": t["epochs"]}
+    info = {
+        "seed": seed,
+        "device": str(dev),
+        "n_train": len(train),
+        "n_val": len(val) if val is not None else 0,
+        "epochs": t["epochs"],
+    }
     info["resumed_s"] = round(before, 2)  # seconds the runs before the last resume had spent (kept epochs)
     return TrainResult(best["state"], history, best["epoch"], best["score"], info)
 

@@ -59,8 +59,8 @@ def train_job(
             history=result.history,
             metrics={
                 "best_epoch": result.best_epoch,
-                "best_score": result.best_score,
                 "wall_s": result.info["wall_s"],
+                **({"best_score": result.best_score} if result.best_score is not None else {}),
             },
             artifacts=[metrics_path, png],
             stage="train",
