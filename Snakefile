@@ -9,6 +9,7 @@ from irbench.config import load_yaml
 min_version("9.0")
 
 # A params.yaml that is not YAML gets irbench's one line (file, line, column) before Snakemake's own parse.
+# `--configfile my.yaml` is merged over it by Snakemake; overlay.yaml over both (rules/common.smk).
 load_yaml("params.yaml")
 
 

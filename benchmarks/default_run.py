@@ -35,6 +35,7 @@ FILES = [
     "profiles",
     "envs",
     "params.yaml",
+    "overlay.yaml",
     "src/irbench/params.schema.yaml",
 ]
 

@@ -8,6 +8,8 @@ from irbench.config import (
     check_study_names,
     config_hash,
     dataset_spec,
+    deep_merge,
+    load_yaml,
     eval_spec,
     resolve,
     run_setting,
@@ -17,12 +19,16 @@ from irbench.config import (
 from irbench.io import ensure_writable_dir
 from irbench.probes import figures_of, input_files
 
+OVERLAY = "overlay.yaml"
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 # Validated against the schema generated from the registries (one-line error naming the key), then the
 # files the configuration names (dataset folders, weights) are checked: all before any job starts.
-CFG = resolve(config)
+# overlay.yaml (empty as shipped; DVC tracks it) is deep-merged over params.yaml and any `--configfile`:
+# nested keys merge, null removes a key.
+_overlay = (load_yaml(OVERLAY) or {}) if os.path.exists(OVERLAY) else {}
+CFG = resolve(deep_merge(config, _overlay), f"params.yaml + {OVERLAY}" if _overlay else "params.yaml")
 check_inputs(CFG)
 
 ensure_writable_dir("results")

@@ -31,6 +31,7 @@ PROJECT_FILES = [
     "envs",
     "dvc.yaml",
     ".dvcignore",
+    "overlay.yaml",
     "src/irbench",
 ]
 TINY = {
@@ -72,6 +73,7 @@ TINY = {
         "evaluate": {
             "n_eval": 40,
             "attacks": {"l2_pgd": {"steps": 2}, "linf_pgd": {"steps": 2}},
+            "sweep": {"eps": [0.0156863], "l2_eps": [0.5], "pgd_steps": 1},
             "autoattack": {
                 "version": "custom",
                 "attacks": ["apgd-ce", "apgd-t"],
@@ -190,12 +192,15 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
         assert col in table.columns
     assert table["acc_clean_mean"].between(0, 1).all()
     md = (done / "results/tables/vision.md").read_text()
-    assert "±" in md and "paper acc_l2_pgd (%)" in md and "| paper fid |" in md
+    assert "±" in md and "| L2-PGD eps 0.5 (%) | paper |" in md and "| FID | paper |" in md
+    assert "| L2-PGD eps 0.5 (%) |" in md.split("## Against the attack's eps")[1]  # the sweep's L2 column
     headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
     assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
     for kind in ("attributions", "visualisations", "features"):
         figure = done / f"results/figures/vision_synthetic_shapes_{kind}_seed0.png"
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figure = done / "results/figures/vision_synthetic_shapes_robustness.png"  # accuracy against L2/L-inf eps
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     curves = pd.read_csv(done / "results/tables/vision_curves.csv")
     assert len(curves) == 4  # 2 variants x 2 seeds x 1 epoch
 
@@ -205,9 +210,12 @@ def test_report_page_shows_claims_tables_figures_and_provenance(done):
     assert page.index("<h2>Claims</h2>") < page.index("vision: mean ± std")
     assert "robust beats standard under L2-PGD" in page
     assert any(v in page for v in ("holds", "does not hold", "inconclusive"))
-    # vision: attributions, visualisations, features; mer: robustness curves; lime: LIME gallery,
-    # robustness curves, corruption heatmap
-    assert page.count("data:image/png;base64,") == 7
+    # vision: attributions, visualisations, features, robustness curves (L2 and L-inf); mer: robustness
+    # curves; lime: LIME gallery, robustness curves, corruption heatmap
+    assert page.count("data:image/png;base64,") == 8
+    # each figure with its probe's caption, each table in sections with readable headers
+    assert "<figcaption>Robustness curves of vision on synthetic_shapes" in page
+    assert "<h3>Clean and under attack</h3>" in page and "L2-PGD eps 0.5 (%)" in page
     assert "refinement removes the reliance on the planted cue" in page
     assert "robust accuracy at L2 0.5" in page and "What the verdicts mean" in page and "Scale: tiny" in page
     assert "configuration hash" in page and "snakemake" in page and "evaluate" in page
@@ -315,10 +323,34 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
     cfg = params(copy_of_done)
     cfg["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 0.25
     write_params(copy_of_done, cfg)
-    expected = {"train": 2, "evaluate": 2, "aggregate": 1, "report_page": 1, "seed_figure": 3, "all": 1}
+    expected = {
+        "train": 2,
+        "evaluate": 2,
+        "aggregate": 1,
+        "report_page": 1,
+        "seed_figure": 3,
+        "study_figure": 1,
+        "all": 1,
+    }
     assert planned(copy_of_done) == expected
     out = smk(copy_of_done, "-n")
     assert "variant=standard" not in out.stdout + out.stderr
+
+
+def test_overlays_from_overlay_yaml_and_configfile_reach_the_plan(copy_of_done):
+    """overlay.yaml (what DVC tracks) and `--configfile` both change the plan; null removes a key."""
+    change = {"vision": {"variants": {"l2_robust": {"attack": {"eps": 0.25}}}}}
+    (copy_of_done / "my.yaml").write_text(yaml.safe_dump(change))
+    assert planned(copy_of_done, "--configfile", "params.yaml", "my.yaml")["train"] == 2
+    (copy_of_done / "overlay.yaml").write_text(yaml.safe_dump(change))
+    assert planned(copy_of_done)["train"] == 2
+    drop = {"scales": {"tiny": {"vision": {"evaluate": {"attacks": {"linf_pgd": None}}}}}}
+    (copy_of_done / "overlay.yaml").write_text(yaml.safe_dump(drop))
+    plan = planned(copy_of_done)
+    assert plan.get("train", 0) == 0 and plan["evaluate"] == 4  # only the vision evaluations change
+    (copy_of_done / "overlay.yaml").write_text("vision: {train: {epochs: ten}}\n")
+    proc = smk(copy_of_done, "-n", check=False)
+    assert proc.returncode != 0 and "params.yaml + overlay.yaml: key 'vision.train.epochs'" in proc.stderr
 
 
 def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
@@ -441,6 +473,10 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     second = run(project, str(BIN / "dvc"), "repro")
     assert "didn't change" in second.stdout or "up to date" in second.stdout, second.stdout
     assert "Running stage" not in second.stdout
+    (project / "overlay.yaml").write_text("lime: {train: {epochs: 2}}\n")  # DVC tracks the overlay
+    status = run(project, str(BIN / "dvc"), "status").stdout
+    assert "study@lime" in status and "study@vision" in status and "report" in status
+    (project / "overlay.yaml").write_text("{}\n")
     shows = run(project, str(BIN / "dvc"), "metrics", "show").stdout
     assert "acc_clean" in shows
     shutil.rmtree(project / "results/vision/models")
