@@ -1,11 +1,17 @@
 """The 15 CIFAR-10-C corruptions (Hendrycks & Dietterich 2019) at 5 severities, generated from any split.
 
-Used where the released CIFAR-10-C files are absent (the synthetic default, CIFAR-100). Severity constants
-are the CIFAR (32 px) ones of the benchmark's generation code. Every function maps a batch of float images
-(N, 3, H, W) in [0, 1] to a batch of the same shape, vectorised over the batch (jpeg is per image), with a
-NumPy generator for its randomness. Two differ from the released generator, which needs ImageMagick and
-frost photographs: motion blur is a Gaussian-weighted line kernel (ImageMagick's motion blur) at a random
-angle, and frost overlays a generated ice texture instead of a photograph.
+Used where the released CIFAR-10-C files are absent (the synthetic default, CIFAR-100). A port of
+Hendrycks' `make_cifar_c.py` (the CIFAR, 32 px, constants), with its quirks: glass blur's "swap" copies a
+neighbour's pixel (a NumPy view swap), the plasma fractal's jitter is wibble * U(-wibble, wibble), pixelate
+resizes with PIL's BOX filter, zoom with scipy's order-1 zoom, defocus blurs its disk with a 3x3 Gaussian
+(OpenCV's), and outputs are truncated to uint8 as the released files were. Every function maps a batch of
+float64 images (N, 3, H, W) in [0, 1] to a batch of the same shape, vectorised over the batch where the
+original is not inherently per image, with a NumPy generator for its randomness. The deterministic ones
+match the original's outputs to under 1/255 on average and the stochastic ones its strength to 10%
+(tests/test_corruptions.py, against reference outputs). Three differ, as the original needs ImageMagick
+and frost photographs: motion blur (and snow's) is ImageMagick's kernel re-implemented (Gaussian weights
+on integer pixel offsets along the angle, edge pixels repeated), not checked against ImageMagick; frost
+overlays a generated ice texture instead of a photograph.
 """
 
 from __future__ import annotations
@@ -49,95 +55,119 @@ def impulse_noise(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Te
 
 def _conv(x: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
     """Depthwise 2-D convolution with reflected borders (OpenCV's filter2D default)."""
-    k = torch.from_numpy(kernel.astype(np.float32))[None, None].repeat(x.shape[1], 1, 1, 1)
+    k = torch.from_numpy(kernel).to(x.dtype)[None, None].repeat(x.shape[1], 1, 1, 1)
     ph, pw = kernel.shape[0] // 2, kernel.shape[1] // 2
     padded = F.pad(x, (pw, pw, ph, ph), mode="reflect")
     return F.conv2d(padded, k, groups=x.shape[1])
 
 
-def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    r = max(1, int(np.ceil(3 * sigma)))
-    t = np.arange(-r, r + 1)
-    g = np.exp(-(t**2) / (2 * sigma**2))
-    return _conv(x, np.outer(g, g) / g.sum() ** 2)
+def _skimage_gaussian(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """scikit-image's `gaussian(img, sigma, channel_axis=-1)`: per channel, nearest-edge borders, 4 sigma."""
+    return torch.from_numpy(gaussian_filter(x.numpy(), (0, 0, sigma, sigma), mode="nearest", truncate=4.0))
+
+
+def _cv2_gaussian3(kernel: np.ndarray, sigma: float) -> np.ndarray:
+    """OpenCV's GaussianBlur(kernel, (3, 3), sigma): separable 3-tap Gaussian, reflect-101 borders."""
+    g = np.exp(-(np.arange(-1, 2) ** 2) / (2 * sigma**2))
+    g /= g.sum()
+    padded = np.pad(kernel, 1, mode="reflect")
+    rows = g[0] * padded[:-2] + g[1] * padded[1:-1] + g[2] * padded[2:]
+    return g[0] * rows[:, :-2] + g[1] * rows[:, 1:-1] + g[2] * rows[:, 2:]
 
 
 def defocus_blur(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
     radius, alias = [(0.3, 0.4), (0.4, 0.5), (0.5, 0.6), (1, 0.2), (1.5, 0.1)][s - 1]
     t = np.arange(-8, 9)
     xx, yy = np.meshgrid(t, t)
-    disk = ((xx**2 + yy**2) <= radius**2).astype(np.float64)
-    disk = gaussian_filter(disk / disk.sum(), alias, mode="constant")
-    return _conv(x, disk / disk.sum())
+    disk = ((xx**2 + yy**2) <= radius**2).astype(np.float32)
+    disk /= disk.sum()
+    return _conv(x, _cv2_gaussian3(disk, alias))  # filter2D: the kernel as it is, reflect-101 borders
 
 
 def glass_blur(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
     sigma, delta, iterations = [(0.05, 1, 1), (0.25, 1, 1), (0.4, 1, 1), (0.25, 1, 2), (0.4, 1, 2)][s - 1]
-    y = _blur(x, sigma).numpy().copy()
+    y = np.floor(_skimage_gaussian(x, sigma).numpy() * 255)  # np.uint8(... * 255), as the original
     n, _, h, w = y.shape
     rows = np.arange(n)
-    for _ in range(iterations):  # local pixel swaps, as the reference loop, vectorised over images
+    for _ in range(iterations):
         for i in range(h - delta, delta, -1):
             for j in range(w - delta, delta, -1):
-                di, dj = rng.integers(-delta, delta, size=(2, n))
-                a, b = y[rows, :, i, j].copy(), y[rows, :, i + di, j + dj].copy()
-                y[rows, :, i, j], y[rows, :, i + di, j + dj] = b, a
-    return _blur(torch.from_numpy(y), sigma)
+                dj, di = rng.integers(-delta, delta, size=(2, n))
+                # the original's `x[h, w], x[h', w'] = x[h', w'], x[h, w]` swaps NumPy views: it copies
+                # the neighbour into (h, w) and leaves the neighbour as it was
+                y[rows, :, i, j] = y[rows, :, i + di, j + dj]
+    return _skimage_gaussian(torch.from_numpy(y / 255), sigma)
 
 
-def _line_blur(x: torch.Tensor, radius: int, sigma: float, angles: np.ndarray) -> torch.Tensor:
-    """Average of copies shifted along each image's angle, Gaussian-weighted by distance (one-sided)."""
-    t = np.arange(radius + 1)
-    weights = np.exp(-(t**2) / (2 * sigma**2))
-    weights /= weights.sum()
+def _motion_kernel(radius: float, sigma: float) -> np.ndarray:
+    """ImageMagick's MotionBlurImage weights: width 2 * ceil(radius) + 1, exp(-i^2 / 2 sigma^2), summing to 1."""
+    width = int(2 * np.ceil(radius) + 1)
+    k = np.exp(-(np.arange(width) ** 2) / (2 * sigma**2))
+    return k / k.sum()
+
+
+def _line_blur(x: torch.Tensor, radius: float, sigma: float, angles: np.ndarray) -> torch.Tensor:
+    """ImageMagick's motion blur per image: the Gaussian-weighted sum of the pixels at integer offsets
+    round(i cos a), round(i sin a), i = 0..width-1, along the image's angle a; edge pixels repeat."""
+    weights = _motion_kernel(radius, sigma)
     n, _, h, w = x.shape
-    base = torch.stack(
-        torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")[::-1], -1
-    )
+    rows, cols = torch.arange(h)[:, None], torch.arange(w)[None, :]
     out = torch.zeros_like(x)
-    rad = torch.from_numpy(np.deg2rad(angles).astype(np.float32))
-    for k, wk in zip(t, weights, strict=True):
-        shift = torch.stack([torch.cos(rad) * k * 2 / w, torch.sin(rad) * k * 2 / h], -1)
-        grid = base[None] + shift[:, None, None, :]
-        out += float(wk) * F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    for b, angle in enumerate(np.deg2rad(angles)):
+        for i, wi in enumerate(weights):
+            dx, dy = int(np.ceil(i * np.cos(angle) - 0.5)), int(np.ceil(i * np.sin(angle) - 0.5))
+            r, c = (rows + dy).clamp(0, h - 1), (cols + dx).clamp(0, w - 1)
+            out[b] += float(wi) * x[b][:, r, c]
     return out
 
 
 def motion_blur(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
-    radius, sigma = [(10, 1), (10, 1.5), (10, 2), (10, 2.5), (12, 3)][s - 1]
-    return _line_blur(x, radius, sigma, rng.uniform(-45, 45, len(x)))
+    radius, sigma = [(6, 1), (6, 1.5), (6, 2), (8, 2), (9, 2.5)][s - 1]
+    blurred = _line_blur(x, radius, sigma, rng.uniform(-45, 45, len(x)))
+    return torch.floor(blurred.clamp(0, 1) * 255) / 255  # through an 8-bit PNG, as the original
 
 
 def _zoom(x: torch.Tensor, factor: float) -> torch.Tensor:
-    """Zoom into the centre by `factor`, keeping the size."""
+    """The original's clipped_zoom: crop the centre, scipy's order-1 zoom by `factor`, trim to the size."""
+    from scipy.ndimage import zoom
+
     h = x.shape[-1]
     ch = int(np.ceil(h / factor))
     top = (h - ch) // 2
-    crop = x[..., top : top + ch, top : top + ch]
-    return F.interpolate(crop, size=(h, h), mode="bilinear", align_corners=False)
+    crop = x[..., top : top + ch, top : top + ch].numpy()
+    zoomed = zoom(crop, (1, 1, factor, factor), order=1)
+    trim = (zoomed.shape[-1] - h) // 2
+    return torch.from_numpy(zoomed[..., trim : trim + h, trim : trim + h])
 
 
 def zoom_blur(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
     top = [1.06, 1.11, 1.16, 1.21, 1.26][s - 1]
     factors = np.arange(1, top, 0.01)
-    return (x + sum(_zoom(x, f) for f in factors)) / (len(factors) + 1)
+    x32 = x.float()  # the original zooms in float32
+    return (x32 + sum(_zoom(x32, f) for f in factors)) / (len(factors) + 1)
 
 
 def _plasma(n: int, size: int, decay: float, rng: np.random.Generator) -> np.ndarray:
-    """(n, size, size) diamond-square fractal noise in [0, 1] (size a power of two)."""
+    """(n, size, size) diamond-square fractal noise in [0, 1] (size a power of two): the original's
+    `plasma_fractal` per image, including its jitter wibble * U(-wibble, wibble)."""
     maps = np.zeros((n, size, size))
     step, wibble = size, 100.0
+
+    def jitter(mean: np.ndarray) -> np.ndarray:
+        return mean / 4 + wibble * rng.uniform(-wibble, wibble, mean.shape)
+
     while step >= 2:
         half = step // 2
         corners = maps[:, 0:size:step, 0:size:step]
-        centres = corners + np.roll(corners, -1, 1) + np.roll(corners, -1, 2)
-        centres = centres + np.roll(corners, (-1, -1), (1, 2))
-        maps[:, half:size:step, half:size:step] = centres / 4 + rng.uniform(-wibble, wibble, centres.shape)
-        sq = maps[:, half:size:step, half:size:step]
-        left = (sq + np.roll(sq, 1, 2)) / 2
-        up = (sq + np.roll(sq, 1, 1)) / 2
-        maps[:, half:size:step, 0:size:step] = left + rng.uniform(-wibble, wibble, left.shape)
-        maps[:, 0:size:step, half:size:step] = up + rng.uniform(-wibble, wibble, up.shape)
+        squares = corners + np.roll(corners, -1, axis=1)
+        squares = squares + np.roll(squares, -1, axis=2)
+        maps[:, half:size:step, half:size:step] = jitter(squares)
+        centres = maps[:, half:size:step, half:size:step]
+        corners = maps[:, 0:size:step, 0:size:step]
+        left = centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=2)
+        maps[:, 0:size:step, half:size:step] = jitter(left)
+        top = centres + np.roll(centres, 1, axis=2) + corners + np.roll(corners, -1, axis=1)
+        maps[:, half:size:step, 0:size:step] = jitter(top)
         step, wibble = half, wibble / decay
     maps -= maps.min(axis=(1, 2), keepdims=True)
     return maps / maps.max(axis=(1, 2), keepdims=True).clip(1e-12)
@@ -228,15 +258,26 @@ def elastic_transform(x: torch.Tensor, s: int, rng: np.random.Generator) -> torc
         disp = rng.uniform(-1, 1, size=(n, 2, size, size))
         disp = gaussian_filter(disp, (0, 0, sigma, sigma), mode="reflect", truncate=3) * alpha
         src_xy = src_xy + disp[:, ::-1]
-    grid = torch.from_numpy((src_xy / (size - 1) * 2 - 1).transpose(0, 2, 3, 1).astype(np.float32))
+    grid = torch.from_numpy((src_xy / (size - 1) * 2 - 1).transpose(0, 2, 3, 1)).to(x.dtype)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=True)
 
 
 def pixelate(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
+    """Down and up with PIL's BOX filter, as the original (torch's `area` resize is not BOX)."""
+    from PIL import Image
+
     c = [0.95, 0.9, 0.85, 0.75, 0.65][s - 1]
     h = x.shape[-1]
-    small = F.interpolate(x, size=(int(h * c),) * 2, mode="area")
-    return F.interpolate(small, size=(h, h), mode="nearest")
+    out = []
+    for img in _to_uint8(x):
+        small = Image.fromarray(img).resize((int(h * c),) * 2, Image.BOX)
+        out.append(np.asarray(small.resize((h, h), Image.BOX)))
+    return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).double() / 255
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(N, H, W, 3) uint8 of float images in [0, 1] (exact for images that came from uint8)."""
+    return (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()
 
 
 def jpeg_compression(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tensor:
@@ -244,7 +285,7 @@ def jpeg_compression(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch
 
     quality = [80, 65, 58, 50, 40][s - 1]
     out = []
-    for img in (x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy():
+    for img in _to_uint8(x):
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, "JPEG", quality=quality)
         out.append(np.asarray(Image.open(buf).convert("RGB")))
@@ -281,9 +322,9 @@ def corrupt(images: torch.Tensor, name: str, severity: int, seed: int) -> torch.
     if not 1 <= severity <= 5:
         raise ValueError(f"corruption severity must be 1..5, got {severity}")
     rng = np.random.default_rng([seed, list(CORRUPTIONS).index(name), severity])
-    x = images.float() / 255
-    y = CORRUPTIONS[name](x, severity, rng)
-    return (y.clamp(0, 1) * 255).round().to(torch.uint8)
+    x = images.double() / 255  # float64, as the original's NumPy
+    y = CORRUPTIONS[name](x, severity, rng).double()
+    return (y.clamp(0, 1) * 255).to(torch.uint8)  # truncated, as np.uint8 wrote the released files
 
 
 def load_released(
@@ -320,7 +361,7 @@ def load_released(
             )
         for s in severities:
             start = (s - 1) * block
-            block_images = np.ascontiguousarray(arr[start : start + n])
+            block_images = np.array(arr[start : start + n])  # a writable copy of the memory-mapped block
             out[f"{name}/{s}"] = torch.from_numpy(block_images).permute(0, 3, 1, 2)
     return out, torch.from_numpy(np.asarray(labels[:n]).astype(np.int64))
 
