@@ -1,6 +1,9 @@
-"""Integrated Gradients and expected-gradients SHAP for the true class of seeded test images (the same
-images for every variant of a seed): the mean fraction of attribution mass inside each ground-truth mask
-of the data (`<method>_<mask>_mass`), and the first images' maps for the side-by-side figure."""
+"""Integrated Gradients and expected-gradients SHAP of seeded test images (the same images for every variant
+of a seed), explaining the predicted class as the reference code does (`target: true` for the label): the
+mean fraction of attribution mass inside each ground-truth mask of the data (`<method>_<mask>_mass`), and
+the first images' maps for the side-by-side figure. IG's baseline (`ig_baseline`): the reference's average
+over `ig_baselines` uniform random images (default; the same images for every variant of a seed), or
+`black`."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 import torch
 
 from irbench.evaluation import predict
-from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
+from irbench.explain.attributions import BASELINES, expected_gradients, integrated_gradients, mask_mass
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, masks, register
 
 SETTINGS = ("n_images", "n_baselines", "n_figure", "ig_steps", "internal_batch_size", "shap_samples")
@@ -26,15 +29,20 @@ def shown_images(ctx: ProbeContext, n_images: int, n_baselines: int = 0):
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     shown, base = shown_images(ctx, spec["n_images"], spec["n_baselines"])
+    preds = predict(ctx.model, shown.x, ctx.batch_size)
+    target = preds if spec.get("target", "predicted") == "predicted" else shown.y
     attrs = {
         "ig": integrated_gradients(
             ctx.model,
             shown.x,
-            shown.y,
+            target,
             steps=spec["ig_steps"],
             internal_batch_size=spec["internal_batch_size"],
+            baseline=spec.get("ig_baseline", "random"),
+            n_baselines=spec.get("ig_baselines", 10),
+            generator=torch.Generator().manual_seed(ctx.seed),
         ),
-        "shap": expected_gradients(ctx.model, shown.x, shown.y, base.x, samples=spec["shap_samples"]),
+        "shap": expected_gradients(ctx.model, shown.x, target, base.x, samples=spec["shap_samples"]),
     }
     metrics = {
         f"{method}_{name}_mass": mask_mass(attr, mask).mean().item()
@@ -45,7 +53,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     artifacts = {
         "images": shown.x[:k].cpu(),
         "labels": shown.y[:k].cpu(),
-        "preds": predict(ctx.model, shown.x[:k], ctx.batch_size).cpu(),
+        "preds": preds[:k].cpu(),
         "class_names": list(ctx.test.meta.get("class_names", [])),
         **{m: t[:k].cpu() for m, t in attrs.items()},
         "variant": ctx.variant,
@@ -71,7 +79,12 @@ PROBE = register(
             "type": "object",
             "additionalProperties": False,
             "required": list(SETTINGS),
-            "properties": {k: {"$ref": "#/$defs/positive_int"} for k in SETTINGS},
+            "properties": {
+                **{k: {"$ref": "#/$defs/positive_int"} for k in SETTINGS},
+                "ig_baseline": {"enum": list(BASELINES), "description": "expected random or black"},
+                "ig_baselines": {"$ref": "#/$defs/positive_int"},
+                "target": {"enum": ["predicted", "true"], "description": "expected predicted or true"},
+            },
         },
         metrics=(
             Metric(
@@ -89,7 +102,8 @@ PROBE = register(
                 draw=draw,
                 title="Integrated Gradients and SHAP",
                 caption=(
-                    "Integrated Gradients (softmax output, trapezoid rule) and expected-gradients SHAP of "
+                    "Integrated Gradients (softmax output of the predicted class, exact trapezoid rule, "
+                    "averaged over random baselines unless configured black) and expected-gradients SHAP of "
                     "every variant on the same test images: per image row, the image (with its true class), "
                     "then absolute attribution summed over channels per model, scaled to each map's maximum "
                     "(colour bar), with the model's prediction."
