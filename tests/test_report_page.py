@@ -106,3 +106,19 @@ def test_gate_summary_names_the_failed_gates_and_why(tmp_path):
     df = gate_summary("lime", [ok, bad, none])
     assert list(df["passed"]) == ["2/2", "1/2"] and df["failed"].iloc[0] == "none"
     assert df["failed"].iloc[1].startswith("order: {'linf_8': ['attacks:pgd (pgd) 0.300 >")
+
+
+def test_sanity_flags_name_methods_whose_maps_barely_change(tmp_path):
+    from irbench.io import write_json
+    from irbench.report_page import sanity_flags
+
+    paths = []
+    for variant, mprt in (("standard", 0.9), ("l2_robust", 0.1)):
+        for seed in (0, 1):
+            p = tmp_path / f"{variant}{seed}.json"
+            ident = {"study": "vision", "dataset": "d", "variant": variant, "seed": seed}
+            write_json({**ident, "metrics": {"ig_mprt_all": mprt, "ig_random_logit": 0.2}}, p)
+            paths.append(p)
+    flags = sanity_flags("vision", paths)
+    assert flags[["variant", "method"]].values.tolist() == [["standard", "ig"]]
+    assert "every layer re-initialised (rank correlation 0.90 > 0.5)" in flags["flag"].iloc[0]

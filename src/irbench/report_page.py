@@ -156,6 +156,35 @@ def gate_summary(study: str, records: Sequence[str | os.PathLike]) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+SANITY_TESTS = {"mprt_all": "every layer re-initialised", "random_logit": "a random other class"}
+
+
+def sanity_flags(
+    study: str, records: Sequence[str | os.PathLike], limit: float | None = None
+) -> pd.DataFrame:
+    """Per model, the attribution methods whose maps barely change when the model is randomised or the
+    class is swapped (mean rank correlation over seeds above `limit`, irbench.probes.sanity)."""
+    from irbench.probes.sanity import BARELY_CHANGES
+
+    limit = BARELY_CHANGES if limit is None else limit
+    df = load_records(records)
+    rows = []
+    for col in df.columns:
+        test = next((t for t in SANITY_TESTS if col.endswith(f"_{t}")), None)
+        if test is None:
+            continue
+        for (dataset, variant), value in df.groupby(["dataset", "variant"], sort=False)[col].mean().items():
+            if value > limit:
+                flag = (
+                    f"maps barely change with {SANITY_TESTS[test]} (rank correlation {value:.2f} > {limit:g})"
+                )
+                method = col[: -len(test) - 1]
+                rows.append(
+                    {"study": study, "dataset": dataset, "variant": variant, "method": method, "flag": flag}
+                )
+    return pd.DataFrame(rows)
+
+
 def _short(detail: Any, limit: int = 240) -> str:
     text = str(detail)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -273,6 +302,11 @@ def build_report(
             h.append(f"<details{' open' if n_failed else ''}><summary>{html.escape(title)}</summary>")
             h.append(_html_table(gates) + "</details>")
             md += [f"{title}:", "", _md_table(gates), ""]
+        flags = sanity_flags(study, inputs.records)
+        if len(flags):
+            title = f"Sanity checks: {len(flags)} flags, maps that barely depend on the model or the class"
+            h.append(f"<p><b>{html.escape(title)}</b></p>" + _html_table(flags))
+            md += [f"{title}:", "", _md_table(flags), ""]
         legend = column_legend(table, inputs.specs)
         items = "".join(f"<li><b>{html.escape(n)}</b>: {html.escape(t)}</li>" for n, t in legend)
         h.append(f"<details><summary>Columns</summary><ul>{items}</ul></details>")

@@ -35,6 +35,7 @@ GROUPS = {
     "accuracy": "Clean and under attack",
     "sweep": "Against the attack's eps",
     "attribution": "Attributions",
+    "sanity": "Sanity checks of the attributions (rank correlation; high: the maps barely change)",
     "visual": "Generation, inversion and visualisation",
     "bottleneck": "Bottleneck units",
     "refinement": "Refinement: flagged regions against the planted cue",

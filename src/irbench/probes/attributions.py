@@ -27,23 +27,32 @@ def shown_images(ctx: ProbeContext, n_images: int, n_baselines: int = 0):
     return shown, base
 
 
-def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
-    shown, base = shown_images(ctx, spec["n_images"], spec["n_baselines"])
-    preds = predict(ctx.model, shown.x, ctx.batch_size)
-    target = preds if spec.get("target", "predicted") == "predicted" else shown.y
-    attrs = {
+def explain(
+    model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, shap_base: torch.Tensor, spec, seed: int
+) -> dict[str, torch.Tensor]:
+    """IG and SHAP maps of `model` for `target` with the probe's settings; random draws (IG's baselines,
+    SHAP's samples) depend on the seed only, so two models, or one model's two classes, get the same."""
+    torch.manual_seed(seed)  # GradientShap draws its baselines and path points from the global RNG
+    return {
         "ig": integrated_gradients(
-            ctx.model,
-            shown.x,
+            model,
+            x,
             target,
             steps=spec["ig_steps"],
             internal_batch_size=spec["internal_batch_size"],
             baseline=spec.get("ig_baseline", "random"),
             n_baselines=spec.get("ig_baselines", 10),
-            generator=torch.Generator().manual_seed(ctx.seed),
+            generator=torch.Generator().manual_seed(seed),
         ),
-        "shap": expected_gradients(ctx.model, shown.x, target, base.x, samples=spec["shap_samples"]),
+        "shap": expected_gradients(model, x, target, shap_base, samples=spec["shap_samples"]),
     }
+
+
+def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
+    shown, base = shown_images(ctx, spec["n_images"], spec["n_baselines"])
+    preds = predict(ctx.model, shown.x, ctx.batch_size)
+    target = preds if spec.get("target", "predicted") == "predicted" else shown.y
+    attrs = explain(ctx.model, shown.x, target, base.x, spec, ctx.seed)
     metrics = {
         f"{method}_{name}_mass": mask_mass(attr, mask).mean().item()
         for method, attr in attrs.items()
@@ -59,7 +68,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         "variant": ctx.variant,
         "seed": ctx.seed,
     }
-    return ProbeOutput(metrics, artifacts=artifacts, shared={"images": shown, "maps": attrs})
+    shared = {"images": shown, "maps": attrs, "target": target, "shap_base": base.x}
+    return ProbeOutput(metrics, artifacts=artifacts, shared=shared)
 
 
 def draw(payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping[str, Any]) -> None:
