@@ -31,6 +31,47 @@ def test_seeds_follow_class_gaussians_and_are_seeded():
     assert a.shape == (4, 3, 16, 16) and torch.equal(a, b) and 0 <= a.min() and a.max() <= 1
 
 
+def test_seeds_are_block_means_repeated_over_their_blocks():
+    """As the reference: 4 x 4 pixel blocks on 32 px (an 8 x 8 grid), upsampled by repetition."""
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.rand(40, 3, 32, 32, generator=g), torch.arange(40) % 2
+    seeds = sample_seeds(fit_class_gaussians(x, y, 2), torch.tensor([0, 1]), 32, generator=g)
+    blocks = seeds.unfold(2, 4, 4).unfold(3, 4, 4)  # (2, 3, 8, 8, 4, 4)
+    assert torch.equal(blocks, blocks[..., :1, :1].expand_as(blocks))
+
+
+def test_fake_relu_moves_a_unit_that_starts_at_zero():
+    """Through a plain ReLU a representation unit at zero has no gradient and never moves; the FakeReLU
+    passes the gradient, so unit visualisation and inversion can move it (measured before: 3 of 64 units
+    unchanged after 20 steps)."""
+    model, (x, _) = _model(), _data(40)
+    with torch.no_grad():
+        acts = model.features(x)
+    dead = (acts == 0).nonzero()
+    assert len(dead), "expected some zero units on random images"
+    i, unit = dead[0].tolist()
+    start = x[i : i + 1]
+    moved = visualise_unit(model, start, unit=unit, eps=5.0, step=0.5, steps=10)
+    with torch.no_grad():
+        assert model.features(moved)[0, unit] > 0
+    assert torch.equal(model.features(start), model.features(start, fake_relu=True))  # same forward
+
+
+def test_keep_best_returns_each_examples_best_iterate():
+    from irbench.attacks.projected import pgd
+
+    model, (x, y) = _model(), _data(6)
+
+    def loss(logits, t):
+        return -torch.nn.functional.cross_entropy(logits, t, reduction="none")  # descend: can overshoot
+
+    best = pgd(model, x, y, loss, eps=50.0, step=20.0, steps=6, norm="l2", random_start=False, keep_best=True)
+    last = pgd(model, x, y, loss, eps=50.0, step=20.0, steps=6, norm="l2", random_start=False)
+    with torch.no_grad():
+        assert (loss(model(best), y) >= loss(model(last), y) - 1e-6).all()
+        assert (loss(model(best), y) >= loss(model(x), y) - 1e-6).all()  # never worse than the start
+
+
 def test_generation_raises_the_class_logit_within_eps():
     model, (x, y) = _model(), _data()
     classes = torch.tensor([0, 1, 2])
@@ -90,7 +131,7 @@ def test_visual_battery_metrics_images_and_seeding():
     extractor = RandomFeatures(seed=0)
     m1, im1 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=5)
     m2, im2 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=7)
-    assert set(m1) == {"fid", "fid_real", "inv_dist", "inv_dist_noise", "inv_dist_other"}
+    assert set(m1) == {"fid", "fid_real", "kid", "inv_dist", "inv_dist_noise", "inv_dist_other"}
     assert all(v >= 0 for v in m1.values())
     assert m1["inv_dist"] == pytest.approx((m1["inv_dist_noise"] + m1["inv_dist_other"]) / 2)
     # batch size does not change the result; the seed alone fixes seeds, targets and noise

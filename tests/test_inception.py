@@ -20,7 +20,7 @@ def test_fid_inception_features_and_local_weights(tmp_path):
     loaded = build_extractor({"kind": "inception", "weights": str(weights)})
     x = torch.rand(2, 3, 32, 32)
     a, b = extract(model, x), extract(loaded, x)
-    assert a["mid"].shape == (2, 192, 35, 35) and a["pool"].shape == (2, 2048)
+    assert a["mid"].shape == (2, 192) and a["pool"].shape == (2, 2048)  # mid: pooled, as the reference
     assert torch.allclose(a["pool"], b["pool"])
 
 
@@ -38,13 +38,13 @@ def test_random_extractor_is_seeded_and_batch_independent():
     a = extract(RandomFeatures(seed=1), x, batch_size=3)
     b = extract(build_extractor({"kind": "random", "seed": 1}), x, batch_size=10)
     c = extract(RandomFeatures(seed=2), x)
-    assert a["mid"].shape == (10, 32, 32, 32) and a["pool"].shape == (10, 128)
+    assert a["mid"].shape == (10, 32) and a["pool"].shape == (10, 128)
     assert torch.allclose(a["pool"], b["pool"], atol=1e-6)
     assert not torch.allclose(a["pool"], c["pool"])
 
 
 def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
-    from irbench.metrics.frechet import feature_frechet_distance
+    from irbench.metrics.fidelity import fid as feature_frechet_distance
 
     g = torch.Generator().manual_seed(0)
     x = torch.rand(200, 3, 16, 16, generator=g)

@@ -87,3 +87,17 @@ def test_sections_order_label_and_place_paper_beside_ours():
     # without the settings the headers fall back to the declared labels
     fallback = {title: head for title, head, _ in table_sections(table)}
     assert "l2_pgd (%)" in fallback["Clean and under attack"]
+
+
+def test_paper_numbers_with_another_definition_are_not_shown_beside_ours(tmp_path):
+    evals = []
+    for i, variant in enumerate(("standard", "l2_robust")):
+        p = tmp_path / f"e{i}.json"
+        ident = {"study": "vision", "dataset": "toy", "variant": variant, "seed": 0}
+        write_json({**ident, "metrics": {"inv_dist": 12.0, "fid": 80.0}}, p)
+        evals.append(p)
+    out = {k: tmp_path / f"t{k}" for k in ("csv", "md", "metrics", "curves_csv")}
+    write_json({**ident, "history": [{"epoch": 1, "train_loss": 1.0}]}, tmp_path / "t.json")
+    table = write_report("vision", evals, [tmp_path / "t.json"], {"toy": "cifar10"}, **out)
+    assert "paper_fid" in table and "paper_inv_dist" not in table
+    assert "Not shown beside ours, as the definitions differ: inv_dist" in out["md"].read_text()

@@ -31,7 +31,7 @@ from irbench.claims import (
 )
 from irbench.io import read_json, write_text
 from irbench.records import load_records
-from irbench.tables import column_legend, is_fraction, md_table, paper_reference, table_sections
+from irbench.tables import column_legend, is_fraction, md_table, paper_reference, source_text, table_sections
 
 PACKAGES = (
     "torch",
@@ -286,7 +286,7 @@ def build_report(
         md += ["## Claims", "", _md_table(claims_df), ""]
     for study, inputs in studies.items():
         table = pd.read_csv(inputs.table_csv)
-        source = paper_reference(study).get("source", "")
+        source = source_text(study)
         h.append(f"<h2>{html.escape(study)}: mean ± std over seeds</h2>")
         md += [f"## {study}: mean ± std over seeds", ""]
         for title, head, rows in table_sections(table, inputs.specs):

@@ -26,6 +26,15 @@ from irbench.refine import SINGLE_RULES
 REFERENCE_PATH = Path(__file__).with_name("reference.yaml")
 
 
+def source_text(study: str) -> str:
+    """Where a study's paper numbers come from, and which are left out because the definitions differ."""
+    ref = paper_reference(study)
+    hidden = ref.get("not_comparable", {})
+    return ref.get("source", "") + "".join(
+        f" Not shown beside ours, as the definitions differ: {m} ({why})." for m, why in hidden.items()
+    )
+
+
 def paper_reference(study: str) -> dict[str, Any]:
     """The papers' numbers for a study: {paper_dataset: {variant: {metric: value}}, 'source': str}."""
     return load_yaml(REFERENCE_PATH).get(study, {})
@@ -158,7 +167,8 @@ def _cell(value: float, std: float | None, metric: str, digits: int) -> str:
 def summarise(
     records: pd.DataFrame, reference: Mapping[str, Any], paper_dataset: Mapping[str, str]
 ) -> pd.DataFrame:
-    """Mean and std over seeds per (dataset, variant), with paper_<metric> columns where known."""
+    """Mean and std over seeds per (dataset, variant), with paper_<metric> columns for the metrics the paper
+    gives a number for."""
     metrics = [c for c in records.columns if c not in ID_COLUMNS and c != "n_eval"]
     grouped = records.groupby(["dataset", "variant"], sort=False)
     table = grouped[metrics].agg(["mean", "std"])
@@ -166,10 +176,12 @@ def summarise(
     table.insert(0, "n_seeds", grouped.size())
     table = table.reset_index()
     for m in metrics:
-        table[f"paper_{m}"] = [
+        values = [
             reference.get(paper_dataset.get(d, ""), {}).get(v, {}).get(m)
             for d, v in zip(table["dataset"], table["variant"], strict=True)
         ]
+        if any(v is not None for v in values):  # a paper column only where the paper gives a number
+            table[f"paper_{m}"] = values
     table["paper_dataset"] = [paper_dataset.get(d, "") for d in table["dataset"]]
     return table
 
@@ -282,14 +294,19 @@ def write_report(
         values = [trained.get(k, {}).get(field) for k in keys]
         if any(v is not None for v in values):
             records[metric.pattern] = values
+    hidden = ref.get("not_comparable", {})
     table = summarise(
         records,
-        {k: v for k, v in ref.items() if k not in ("source", "claims")},
+        {
+            d: {v: {m: x for m, x in row.items() if m not in hidden} for v, row in rows.items()}
+            for d, rows in ref.items()
+            if d not in ("source", "claims", "not_comparable")
+        },
         paper_dataset,
     )
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
-    write_text(markdown(table, study, ref.get("source", ""), specs), md)
+    write_text(markdown(table, study, source_text(study), specs), md)
     headline = {
         study: {
             f"{r['dataset']}/{r['variant']}": {

@@ -73,10 +73,13 @@ def pgd(
     random_start: bool = True,
     bounds: tuple[float, float] = (0.0, 1.0),
     generator: torch.Generator | None = None,
+    keep_best: bool = False,
 ) -> Tensor:
     """Projected gradient descent (Madry et al.), the loop every attack here runs: `steps` steepest-ascent
     steps of size `step` on the loss, each projected back to the eps-ball and the valid range, from a
-    random point of the ball (or from x with random_start=False). Returns x + delta, detached."""
+    random point of the ball (or from x with random_start=False). Returns x + delta, detached: the last
+    iterate, or with `keep_best` (a `loss_fn` returning one loss per example) each example's iterate of
+    highest loss, as the robustness library's `use_best` (generation, inversion)."""
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     x = x.detach()
@@ -90,12 +93,31 @@ def pgd(
         )
     else:
         delta = torch.zeros_like(x)
+    best, best_loss = delta.detach().clone(), None
     for _ in range(steps):
         delta.requires_grad_(True)
         loss = loss_fn(model(x + delta), y)
-        (grad,) = torch.autograd.grad(loss, delta)
+        (grad,) = torch.autograd.grad(loss.sum(), delta)
         with torch.no_grad():
+            if keep_best:
+                best, best_loss = _better(best, best_loss, delta, loss)
             delta = project(
                 delta + step * _ascent_direction(grad, norm), x, eps=eps, norm=norm, bounds=bounds
             )
+    if keep_best:
+        with torch.no_grad():
+            best, _ = _better(best, best_loss, delta, loss_fn(model(x + delta), y))
+        return (x + best).detach()
     return (x + delta).detach()
+
+
+def _better(best: Tensor, best_loss: Tensor | None, delta: Tensor, loss: Tensor) -> tuple[Tensor, Tensor]:
+    """Per example, the perturbation of higher loss (`loss` one value per example)."""
+    loss = loss.detach()
+    if loss.dim() != 1 or len(loss) != len(delta):
+        raise ValueError("keep_best needs a loss_fn that returns one loss per example")
+    if best_loss is None:
+        return delta.detach().clone(), loss
+    up = loss > best_loss
+    mask = up.view(-1, *[1] * (delta.dim() - 1))
+    return torch.where(mask, delta.detach(), best), torch.where(up, loss, best_loss)

@@ -2,8 +2,10 @@
 
 Inversion (Boychev; Engstrom et al. 2019): from a start image (noise, or an image of another class), L2
 PGD minimises |R(x) - R(t)| / |R(t)| per example towards the target's representation (paper: eps 1000,
-step 1, many steps). Feature visualisation maximises one representation unit from a start image. Both
-reuse the shared attack, whose ascent we point at the negative distance or the unit's activation.
+step 1, 10,000 steps). Feature visualisation maximises one representation unit from a start image. Both
+go through R with its last ReLU a FakeReLU, as the reference does (a unit at zero would otherwise get no
+gradient and never move), keep each image's best iterate, and reuse the shared attack, whose ascent we
+point at the negative distance or the unit's activation.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from irbench.attacks.projected import pgd
 
 
 class Representation(nn.Module):
-    """R(x): a model's `features` as a module, so attacks can differentiate through it."""
+    """R(x): a model's `features` as a module, so attacks can differentiate through it (`fake_relu`: the
+    last ReLU passes gradients as the identity)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, fake_relu: bool = False) -> None:
         super().__init__()
         self.model = model
+        self.fake_relu = fake_relu
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.model.features(x)
+        return self.model.features(x, fake_relu=self.fake_relu)
 
 
 def relative_distance(rep: Tensor, target: Tensor) -> Tensor:
@@ -41,19 +45,20 @@ def invert(
 ) -> Tensor:
     """Images near `start` (within eps) whose representation approaches that of the `target` images."""
     model.eval()
-    rep = Representation(model)
+    rep = Representation(model, fake_relu=True)
     with torch.no_grad():
         goal = rep(target)
     return pgd(
         rep,
         start,
         goal,
-        lambda r, g: -relative_distance(r, g).sum(),
+        lambda r, g: -relative_distance(r, g),
         eps=eps,
         step=step,
         steps=steps,
         norm="l2",
         random_start=False,
+        keep_best=True,
     )
 
 
@@ -62,18 +67,19 @@ def visualise_unit(
 ) -> Tensor:
     """Images that maximise representation unit `unit`, starting from `start`."""
     model.eval()
-    rep = Representation(model)
-    units = torch.full((len(start),), unit, dtype=torch.long)
+    rep = Representation(model, fake_relu=True)
+    units = torch.full((len(start),), unit, dtype=torch.long, device=start.device)
     return pgd(
         rep,
         start,
         units,
-        lambda r, u: r.gather(1, u[:, None]).sum(),
+        lambda r, u: r.gather(1, u[:, None])[:, 0],
         eps=eps,
         step=step,
         steps=steps,
         norm="l2",
         random_start=False,
+        keep_best=True,
     )
 
 

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from irbench.explain.generation import fit_class_gaussians, generate_class_images, sample_seeds
 from irbench.explain.inversion import invert, top_activating, visualise_unit
-from irbench.metrics.frechet import feature_frechet_distance
+from irbench.metrics.fidelity import fid, kid
 from irbench.metrics.inception import extract
 
 
@@ -38,7 +38,8 @@ def other_class_starts(y: Tensor, targets: Tensor, gen: torch.Generator) -> Tens
 
 
 def feature_distance(extractor: nn.Module, a: Tensor, b: Tensor) -> Tensor:
-    """Per-example L2 distance between the extractor's mid-level feature maps of a and b."""
+    """Per-example L2 distance between the extractor's pooled mid-level features of a and b (Inception:
+    the 192-d vector the reference's inversion distance uses)."""
     fa, fb = extract(extractor, a)["mid"], extract(extractor, b)["mid"]
     return (fa - fb).flatten(1).norm(dim=1)
 
@@ -54,7 +55,7 @@ def visual_battery(
     seed: int,
     batch_size: int,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Metrics (fid, fid_real, inv_dist, inv_dist_noise, inv_dist_other) and the images for the figures.
+    """Metrics (fid, fid_real, kid, inv_dist, inv_dist_noise, inv_dist_other) and the figures' images.
 
     FID compares `fid_images_per_class` generated images per class with as many real test images; the
     real-vs-real FID (two disjoint real sets of the same size) is the floor it should be read against.
@@ -81,8 +82,9 @@ def visual_battery(
         for k, v in (("gen", generated), ("a", real_a), ("b", real_b))
     }
     metrics = {
-        "fid": feature_frechet_distance(pool["gen"], pool["a"]),
-        "fid_real": feature_frechet_distance(pool["a"], pool["b"]),
+        "fid": fid(pool["gen"], pool["a"]),
+        "fid_real": fid(pool["a"], pool["b"]),
+        "kid": kid(pool["gen"], pool["a"]),
     }
 
     targets = order[-spec["n_inversions"] :]

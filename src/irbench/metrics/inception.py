@@ -1,11 +1,16 @@
-"""Feature extractors for FID and the inversion feature distance.
+"""Feature extractors for FID, KID and the inversion feature distance, by `extractor.kind`:
 
-`FIDInception` is the Inception-v3 of the TensorFlow FID code (the network behind every published FID):
-torchvision's Inception-v3 with 1008 classes whose pooling branches follow TensorFlow (average pools that
-ignore padding, and a max pool in the last block). Its weights are read from a local file whose path is a
-configuration key; nothing is downloaded. `RandomFeatures` is a small, seeded, randomly initialised
-network with the same interface, for tests and the synthetic quick default (its numbers are not
-comparable with published FIDs). Both map images in [0, 1] to {"mid": maps, "pool": vectors}.
+- `torch_fidelity` (paper scale): torch-fidelity's Inception-v3 (irbench.metrics.fidelity), what the vision
+  paper's torchmetrics FID and 192-d inversion features run on; weights from torch-fidelity's file.
+- `inception`: `FIDInception`, an exact port of the TensorFlow FID Inception-v3 (torchvision's Inception-v3
+  with 1008 classes and TensorFlow's pooling branches), for those who hold pytorch-fid's weights file,
+  which torch-fidelity cannot read (another state-dict layout). Same network, same features.
+- `random` (quick default): a small, seeded, randomly initialised network, no weights file; its numbers
+  compare standard with robust but not with published ones.
+
+Each maps images in [0, 1] to {"mid": mid-level features globally average-pooled to a vector (192-d for
+Inception, as the reference's inversion distance), "pool": the final pooled vector (FID's)}. Weights are
+read from a local file whose path is a configuration key; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from irbench.errors import IrbenchError
 
 FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{FID_WEIGHTS_FILE}"
+FIDELITY_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+FIDELITY_WEIGHTS_URL = (
+    f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{FIDELITY_WEIGHTS_FILE}"
+)
+# kind -> (expected file, where to get it, what it is)
+WEIGHTS = {
+    "torch_fidelity": (FIDELITY_WEIGHTS_FILE, FIDELITY_WEIGHTS_URL, "torch-fidelity's FID Inception-v3"),
+    "inception": (FID_WEIGHTS_FILE, FID_WEIGHTS_URL, "the TensorFlow FID Inception ported to PyTorch"),
+}
 
 
 def _avg_pool_tf(x: Tensor) -> Tensor:
@@ -66,8 +80,8 @@ class _BlockE(tv.InceptionE):
 
 
 class FIDInception(nn.Module):
-    """The FID Inception-v3: 299 px input in [-1, 1]; `mid` = the 192-channel maps after the second max
-    pool, `pool` = the 2048-d final average pool (the FID features)."""
+    """The FID Inception-v3: 299 px input in [-1, 1]; `mid` = the 192 channels after the second max pool,
+    globally average-pooled, `pool` = the 2048-d final average pool (the FID features)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,11 +101,11 @@ class FIDInception(nn.Module):
         x = mid
         for name in ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"):
             x = getattr(n, f"Mixed_{name}")(x)
-        return {"mid": mid, "pool": x.mean(dim=(2, 3))}
+        return {"mid": mid.mean(dim=(2, 3)), "pool": x.mean(dim=(2, 3))}
 
 
 class RandomFeatures(nn.Module):
-    """A seeded random conv net at native resolution: `mid` 32-channel maps, `pool` 128-d vectors."""
+    """A seeded random conv net at native resolution: `mid` 32-d (pooled first-layer maps), `pool` 128-d."""
 
     def __init__(self, seed: int = 0, in_channels: int = 3) -> None:
         super().__init__()
@@ -109,17 +123,17 @@ class RandomFeatures(nn.Module):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         mid = self.mid(x)
-        return {"mid": mid, "pool": F.relu(self.top(mid)).mean(dim=(2, 3))}
+        return {"mid": mid.mean(dim=(2, 3)), "pool": F.relu(self.top(mid)).mean(dim=(2, 3))}
 
 
-def check_weights(path: str | os.PathLike) -> Path:
-    """The FID weights file, or a one-line error naming the expected file and where to get it."""
+def check_weights(path: str | os.PathLike, kind: str = "inception") -> Path:
+    """The extractor's weights file, or a one-line error naming the expected file and where to get it."""
     path = Path(path)
     if not path.is_file():
+        name, url, what = WEIGHTS[kind]
         raise IrbenchError(
-            f"{path}: FID Inception weights not found (expected {FID_WEIGHTS_FILE}, the TensorFlow FID "
-            f"Inception ported to PyTorch; download it from {FID_WEIGHTS_URL} and set the path in "
-            "<study>.evaluate.visualise.extractor.weights)"
+            f"{path}: FID Inception weights not found (expected {name}, {what}; download it from {url} and "
+            "set the path in <study>.evaluate.visualise.extractor.weights)"
         )
     return path
 
@@ -139,7 +153,19 @@ def load_fid_inception(path: str | os.PathLike) -> FIDInception:
 
 
 def build_extractor(spec: Mapping[str, Any]) -> nn.Module:
-    """The extractor a configuration names: {kind: inception, weights: path} or {kind: random, seed}."""
+    """The extractor a configuration names: {kind: torch_fidelity | inception, weights: path} or
+    {kind: random, seed}."""
+    if spec["kind"] == "torch_fidelity":
+        from irbench.metrics.fidelity import FidelityInception
+
+        path = check_weights(spec["weights"], "torch_fidelity")
+        try:
+            return FidelityInception(path).eval()
+        except Exception as exc:
+            raise IrbenchError(
+                f"{path}: not torch-fidelity's Inception weights ({FIDELITY_WEIGHTS_FILE}): "
+                f"{str(exc).splitlines()[0]}"
+            ) from exc
     if spec["kind"] == "inception":
         return load_fid_inception(spec["weights"])
     return RandomFeatures(seed=spec.get("seed", 0)).eval()

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torchvision.models.resnet import BasicBlock
+from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from irbench.models import Model, register
 
@@ -31,6 +31,34 @@ class Normalize(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return (x - self.mean) / self.std
+
+
+class FakeReLU(torch.autograd.Function):
+    """ReLU forward, identity backward (Engstrom et al. 2019, the robustness library): a representation
+    unit that is at zero still gets a gradient, so generation and inversion can move it."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:  # noqa: ANN001 - autograd's signature
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:  # noqa: ANN001
+        return grad
+
+
+def last_block(block: nn.Module, x: Tensor, fake_relu: bool) -> Tensor:
+    """A torchvision BasicBlock or Bottleneck, its final ReLU (after the residual sum) a FakeReLU if asked."""
+    if not fake_relu:
+        return block(x)
+    if isinstance(block, BasicBlock):
+        out = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))
+    elif isinstance(block, Bottleneck):
+        out = block.relu(block.bn1(block.conv1(x)))
+        out = block.bn3(block.conv3(block.relu(block.bn2(block.conv2(out)))))
+    else:
+        raise TypeError(f"fake_relu needs a BasicBlock or Bottleneck, got {type(block).__name__}")
+    identity = block.downsample(x) if block.downsample is not None else x
+    return FakeReLU.apply(out + identity)
 
 
 def _stage(inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
@@ -64,9 +92,14 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(planes, n_classes)
         self.feature_dim = planes
 
-    def features(self, x: Tensor) -> Tensor:
-        """The penultimate representation R(x): globally pooled last-stage activations."""
-        return self.pool(self.stages(self.stem(self.normalize(x)))).flatten(1)
+    def features(self, x: Tensor, fake_relu: bool = False) -> Tensor:
+        """The penultimate representation R(x): globally pooled last-stage activations (the last ReLU a
+        FakeReLU with `fake_relu`, for generation and inversion)."""
+        x = self.stem(self.normalize(x))
+        blocks = [b for stage in self.stages for b in stage]
+        for block in blocks[:-1]:
+            x = block(x)
+        return self.pool(last_block(blocks[-1], x, fake_relu)).flatten(1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.features(x))
@@ -95,9 +128,15 @@ class TorchvisionResNet(nn.Module):
         net.fc = nn.Identity()
         self.feature_dim = self.fc.in_features
 
-    def features(self, x: Tensor) -> Tensor:
-        """The penultimate representation R(x): globally pooled last-stage activations."""
-        return self.net(self.normalize(x))
+    def features(self, x: Tensor, fake_relu: bool = False) -> Tensor:
+        """The penultimate representation R(x): globally pooled last-stage activations (the last ReLU a
+        FakeReLU with `fake_relu`)."""
+        n = self.net
+        x = n.maxpool(n.relu(n.bn1(n.conv1(self.normalize(x)))))
+        blocks = [b for layer in (n.layer1, n.layer2, n.layer3, n.layer4) for b in layer]
+        for block in blocks[:-1]:
+            x = block(x)
+        return torch.flatten(n.avgpool(last_block(blocks[-1], x, fake_relu)), 1)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.features(x))

@@ -37,8 +37,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
 
 def preflight(spec: Mapping[str, Any]) -> None:
     """Before any job: an Inception extractor finds its local weights file (nothing is downloaded)."""
-    if spec["extractor"]["kind"] == "inception":
-        check_weights(spec["extractor"]["weights"])
+    if spec["extractor"]["kind"] in ("inception", "torch_fidelity"):
+        check_weights(spec["extractor"]["weights"], spec["extractor"]["kind"])
 
 
 def draw_visualisations(
@@ -98,12 +98,12 @@ PROBE = register(
                     "required": ["kind"],
                     "properties": {
                         "kind": {
-                            "enum": ["inception", "random"],
-                            "description": "expected inception (FID weights file) or random",
+                            "enum": ["torch_fidelity", "inception", "random"],
+                            "description": "expected torch_fidelity or inception (a weights file) or random",
                         },
                         "weights": {
                             "type": "string",
-                            "description": "expected the path of pt_inception-2015-12-05-6726825d.pth",
+                            "description": "expected the path of the Inception weights file",
                         },
                         "seed": {
                             "type": "integer",
@@ -111,7 +111,7 @@ PROBE = register(
                             "description": "expected a non-negative integer",
                         },
                     },
-                    "if": {"properties": {"kind": {"const": "inception"}}},
+                    "if": {"properties": {"kind": {"enum": ["inception", "torch_fidelity"]}}},
                     "then": {"required": ["kind", "weights"]},
                 },
                 "gen_eps": POSITIVE,
@@ -129,6 +129,13 @@ PROBE = register(
                 False,
                 "FID of class-specific generated images against as many real test images",
                 label="FID",
+            ),
+            Metric(
+                "kid",
+                "raw",
+                False,
+                "KID (polynomial-kernel MMD, torch-fidelity) of the generated images against the real ones",
+                label="KID",
             ),
             Metric(
                 "fid_real",
