@@ -120,7 +120,7 @@ def test_accuracy_sweep_covers_linf_fgsm_pgd_and_l2_pgd_with_falling_accuracy():
     y = model(x).argmax(1)  # every clean image correct
     spec = {"eps": [1 / 255, 32 / 255], "l2_eps": [0.05, 2.0], "pgd_steps": 5, "pgd_step_factor": 2.5}
     rows, flat, runs = accuracy_sweep(model, x, y, spec, generator=torch.Generator().manual_seed(0))
-    assert [(r["norm"], r["eps"]) for r in rows] == [
+    assert [(r["threat"], r["eps"]) for r in rows] == [
         ("linf", 1 / 255),
         ("linf", 32 / 255),
         ("l2", 0.05),

@@ -81,9 +81,9 @@ def test_monotone_and_order_checks():
     assert not ok and "acc_pgd (linf) rises from 0.500 at eps 0.1" in why[0]
     assert check_monotone(rows[:2], 0.01)[0]
     # each norm's rows are a line of their own: L2 eps 0.25 after L-inf eps 0.2 is no rise
-    l2 = [{"eps": 0.25, "norm": "l2", "acc_pgd": 0.9}, {"eps": 0.5, "norm": "l2", "acc_pgd": 0.7}]
+    l2 = [{"eps": 0.25, "threat": "l2", "acc_pgd": 0.9}, {"eps": 0.5, "threat": "l2", "acc_pgd": 0.7}]
     assert check_monotone(rows[:2] + l2, 0.01)[0]
-    ok, why = check_monotone(rows[:2] + l2 + [{"eps": 1.0, "norm": "l2", "acc_pgd": 0.8}], 0.01)
+    ok, why = check_monotone(rows[:2] + l2 + [{"eps": 1.0, "threat": "l2", "acc_pgd": 0.8}], 0.01)
     assert not ok and why == ["acc_pgd (l2) rises from 0.700 at eps 0.5 to 0.800 at eps 1"]
     weak = Run("fgsm", torch.tensor([True, False, False, False]))
     strong = Run("autoattack", torch.tensor([True, True, False, False]))

@@ -68,12 +68,34 @@ def test_robustness_curves_draw_one_panel_per_norm_and_attack(tmp_path, monkeypa
         matplotlib.axes.Axes, "set_xlabel", lambda s, t, **k: xlabels.append(t) or real(s, t, **k)
     )
     rows = [
-        {"eps": 1 / 255, "norm": "linf", "acc_fgsm": 0.6, "acc_pgd": 0.5},
-        {"eps": 2 / 255, "norm": "linf", "acc_fgsm": 0.4, "acc_pgd": 0.3},
-        {"eps": 0.25, "norm": "l2", "acc_pgd": 0.7},
-        {"eps": 0.5, "norm": "l2", "acc_pgd": 0.5},
-        {"eps": 1.0, "norm": "l2", "acc_pgd": 0.2},
+        {"eps": 1 / 255, "threat": "linf", "acc_fgsm": 0.6, "acc_pgd": 0.5},
+        {"eps": 2 / 255, "threat": "linf", "acc_fgsm": 0.4, "acc_pgd": 0.3},
+        {"eps": 0.25, "threat": "l2", "acc_pgd": 0.7},
+        {"eps": 0.5, "threat": "l2", "acc_pgd": 0.5},
+        {"eps": 1.0, "threat": "l2", "acc_pgd": 0.2},
     ]
     recs = [{"variant": "v", "seed": s, "n_classes": 10, "sweep": rows} for s in (0, 1)]
     robustness_curves(recs, tmp_path / "r.png", "t")
     assert [x.split(";")[0] for x in xlabels] == ["attack eps (L-inf", "attack eps (L-inf", "attack eps (L2"]
+
+
+def test_regression_sweep_rows_plot_correlation_not_their_perturbation_norm(tmp_path, monkeypatch):
+    """A regression sweep row's `norm` is the perturbation size, not a threat: one correlation panel."""
+    import matplotlib.axes
+
+    ylabels = []
+    real = matplotlib.axes.Axes.set_ylabel
+    monkeypatch.setattr(
+        matplotlib.axes.Axes, "set_ylabel", lambda s, t, **k: ylabels.append(t) or real(s, t, **k)
+    )
+    recs = [
+        {
+            "variant": v,
+            "seed": s,
+            "sweep": [{"eps": e, "corr": 0.5 - e, "norm": 10 * e + s} for e in (0.01, 0.1)],
+        }
+        for v in ("A2E", "aA2E")
+        for s in (0, 1)
+    ]
+    robustness_curves(recs, tmp_path / "r.png", "t")
+    assert ylabels == ["mean Pearson correlation under attack"]

@@ -121,3 +121,26 @@ def test_unknown_targets_are_left_out_of_the_loss():
     y[:2, :8] = float("nan")  # two Mid-level-only snippets
     loss, _ = mer_loss(net, torch.randn(4, 1, 32, 149), y, mid_weight=0.5)
     assert torch.isfinite(loss)
+
+
+def test_split_is_the_reference_codes_split_of_soundtracks():
+    """random_split(range(360), [288, 36, 36], seed 42): the same clips in each part as the reference's
+    published split (clip number = index + 1); standardisation uses the training clips only."""
+    import json
+
+    from irbench.data.mer import mer_splits, reference_split
+
+    from .conftest import SHARED_DATA
+
+    path = SHARED_DATA / "reference/mer_reference_split.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is not here")
+    ref = json.loads(path.read_text())
+    train, val, test = reference_split(360, 42)
+    assert (sorted(train + 1), sorted(val + 1), sorted(test + 1)) == (ref["train"], ref["valid"], ref["test"])
+    spec = np.zeros((360, 4, 3), dtype=np.float32)
+    spec[test] = 100.0  # test clips far off: they must not move the statistics
+    splits, stats = mer_splits(
+        spec, np.ones((360, 8)), np.ones((360, 7)), seed=42, extras={"ids": np.arange(1, 361)}
+    )
+    assert sorted(splits["test"]["ids"]) == ref["test"] and stats["mean"] == 0.0

@@ -166,9 +166,9 @@ def accuracy_sweep(
 ) -> tuple[list[dict[str, float]], dict[str, float], list[tuple[dict[str, Any], str, Tensor]]]:
     """Accuracy under FGSM and L-inf PGD at each eps of `sweep['eps']`, and under L2 PGD at each of
     `sweep['l2_eps']` (if given); PGD step = `pgd_step_factor` * eps / `pgd_steps`. Returns the rows
-    ({'eps', 'norm', 'acc_fgsm' (L-inf only), 'acc_pgd'}), flat metrics (`acc_fgsm_<eps>`, `acc_pgd_<eps>`
-    with eps in 1/255, `acc_pgd_l2_<eps>`) and, per attack run, (its entry, its name, which examples it left
-    correct)."""
+    ({'eps', 'threat' (the norm), 'acc_fgsm' (L-inf only), 'acc_pgd'}), flat metrics (`acc_fgsm_<eps>`,
+    `acc_pgd_<eps>` with eps in 1/255, `acc_pgd_l2_<eps>`) and, per attack run, (its entry, its name, which
+    examples it left correct)."""
     model.eval()
     rows, metrics, per_example = [], {}, []
     steps, factor = sweep["pgd_steps"], sweep["pgd_step_factor"]
@@ -179,7 +179,7 @@ def accuracy_sweep(
         if norm == "linf":
             attacks = {"fgsm": {"method": "fgsm", "norm": "linf", "eps": eps, "steps": 1}, **attacks}
         suffix = eps_label(eps) if norm == "linf" else f"l2_{eps:g}"
-        row = {"eps": float(eps), "norm": norm}
+        row = {"eps": float(eps), "threat": norm}
         for name, attack in attacks.items():
             correct = attack_correct(model, x, y, attack, batch_size=batch_size, generator=generator)
             row[f"acc_{name}"] = correct.float().mean().item()

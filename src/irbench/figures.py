@@ -196,16 +196,17 @@ def _eps_tick(eps: float) -> str:
 
 
 def _line(sweep: Sequence[Mapping[str, Any]], norm: str, metric: str) -> list[Mapping[str, Any]]:
-    """The sweep rows of one norm that carry `metric` (rows without a norm are L-inf)."""
-    return [r for r in sweep if r.get("norm", "linf") == norm and metric in r]
+    """The sweep rows of one threat norm that carry `metric` (rows without one are L-inf; a regression row's
+    `norm` is its perturbation size, not a threat)."""
+    return [r for r in sweep if r.get("threat", "linf") == norm and metric in r]
 
 
 def robustness_curves(
     records: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str, *, log_x: bool = True
 ) -> None:
-    """One panel per swept norm and metric (correlation; or FGSM, L-inf PGD and L2 PGD accuracy) against eps:
-    mean ± std over seeds per variant, from the `sweep` rows ({'eps', 'norm' (default linf), <metric>: value,
-    ...}) of the evaluation records."""
+    """One panel per swept norm and metric (correlation; or FGSM, L-inf PGD and L2 PGD accuracy) against
+    eps: mean ± std over seeds per variant, from the `sweep` rows ({'eps', 'threat': the norm (default
+    linf), <metric>: value, ...}) of the evaluation records."""
     import numpy as np
 
     plt = _pyplot()
@@ -216,7 +217,9 @@ def robustness_curves(
         by_variant.setdefault(rec["variant"], []).append(rec["sweep"])
     first = by_variant[next(iter(by_variant))][0]
     panels = list(
-        dict.fromkeys((r.get("norm", "linf"), k) for r in first for k in r if k not in ("eps", "norm"))
+        dict.fromkeys(
+            (r.get("threat", "linf"), k) for r in first for k in r if k not in ("eps", "threat", "norm")
+        )
     )
     n_classes = records[0].get("n_classes")
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 2.8), squeeze=False)

@@ -44,8 +44,8 @@ def check_monotone(rows: list[Mapping[str, float]], tolerance: float) -> tuple[b
     """Accuracy (every `acc_*` column of the sweep rows) never rises with eps by more than `tolerance`, along
     each norm's rows."""
     bad = []
-    for norm in dict.fromkeys(r.get("norm", "linf") for r in rows):
-        line = sorted((r for r in rows if r.get("norm", "linf") == norm), key=lambda r: r["eps"])
+    for norm in dict.fromkeys(r.get("threat", "linf") for r in rows):
+        line = sorted((r for r in rows if r.get("threat", "linf") == norm), key=lambda r: r["eps"])
         bad += [
             f"{k} ({norm}) rises from {a[k]:.3f} at eps {a['eps']:.4g} to {b[k]:.3f} at eps {b['eps']:.4g}"
             for a, b in zip(line, line[1:], strict=False)
