@@ -92,9 +92,13 @@ def test_empty_corrupt_silent_and_missing_audio_name_the_file(tmp_path):
     (tmp_path / "empty.mp3").write_bytes(b"")
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF" + bytes(range(200)))
     sf.write(tmp_path / "silent.wav", np.zeros(SR), SR)
+    sf.write(tmp_path / "short.wav", np.sin(np.arange(int(0.29 * SR)) / 5.0) * 0.3, SR)  # a truncated clip
+    (tmp_path / "notes.mp3").write_text("these are not the audio files you are looking for\n" * 20)
     for name, why in (
         ("empty.mp3", "empty"),
-        ("corrupt.wav", "cannot be decoded"),
+        ("corrupt.wav", "not a recognised audio format"),
+        ("notes.mp3", "not a recognised audio format"),
+        ("short.wav", r"0\.29 s long, shorter than the minimum 1 s"),
         ("silent.wav", "silent"),
         ("missing.ogg", "not found"),
     ):

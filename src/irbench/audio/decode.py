@@ -14,6 +14,7 @@ import numpy as np
 from irbench.errors import IrbenchError
 
 SILENCE_RMS = 1e-5  # below this RMS a clip carries nothing to rate
+MIN_SECONDS = 1.0  # a shorter clip is a truncated or wrong file, not music to rate
 
 
 def _read(path: Path) -> tuple[np.ndarray, int]:
@@ -34,13 +35,15 @@ def _read(path: Path) -> tuple[np.ndarray, int]:
             return data.astype(np.float32), int(rate)
         except Exception:
             raise IrbenchError(
-                f"{path}: cannot be decoded as audio ({str(first).splitlines()[0]})"
+                f"{path}: not a recognised audio format (neither libsndfile nor audioread can decode it)"
             ) from first
 
 
-def load_audio(path: str | os.PathLike, sample_rate: int = 22050) -> np.ndarray:
+def load_audio(
+    path: str | os.PathLike, sample_rate: int = 22050, min_seconds: float = MIN_SECONDS
+) -> np.ndarray:
     """The file's audio as mono float32 at `sample_rate`; an error naming the file if it is missing,
-    empty, undecodable or silent."""
+    empty, not audio, shorter than `min_seconds` (a truncated file) or silent."""
     path = Path(path)
     if not path.is_file():
         raise IrbenchError(f"{path}: audio file not found")
@@ -49,6 +52,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 22050) -> np.ndarray:
     signal, rate = _read(path)
     if signal.size == 0:
         raise IrbenchError(f"{path}: audio file holds no samples")
+    if signal.size < min_seconds * rate:
+        raise IrbenchError(
+            f"{path}: audio is {signal.size / rate:.2f} s long, shorter than the minimum {min_seconds:g} s "
+            "(a truncated file?)"
+        )
     if not np.isfinite(signal).all():
         raise IrbenchError(f"{path}: audio holds non-finite samples")
     if float(np.sqrt(np.mean(signal.astype(np.float64) ** 2))) < SILENCE_RMS:

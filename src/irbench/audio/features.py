@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from irbench.audio.decode import load_audio
+from irbench.audio.decode import MIN_SECONDS, load_audio
 from irbench.audio.spectrogram import DEFAULT_SPEC, SpectrogramSpec, log_filtered_spectrogram
 
 SLICE_FRAMES = 313  # 10 s at 31.3 frames/s
@@ -30,10 +30,12 @@ def excerpt(spectrogram: np.ndarray, n_frames: int, rng: np.random.Generator) ->
     return spectrogram[start : start + n_frames]
 
 
-def clip_features(path: str, index: int, seed: int, n_frames: int, spec: dict) -> np.ndarray:
+def clip_features(
+    path: str, index: int, seed: int, n_frames: int, spec: dict, min_seconds: float = MIN_SECONDS
+) -> np.ndarray:
     """The (n_frames, n_bands) log-filtered spectrogram excerpt of one file (a worker's task)."""
     s = SpectrogramSpec(**spec)
-    full = log_filtered_spectrogram(load_audio(path, s.sample_rate), s)
+    full = log_filtered_spectrogram(load_audio(path, s.sample_rate, min_seconds), s)
     return excerpt(full, n_frames, np.random.default_rng([seed, index]))
 
 
@@ -44,10 +46,12 @@ def extract_features(
     n_frames: int = SLICE_FRAMES,
     spec: SpectrogramSpec = DEFAULT_SPEC,
     workers: int | None = None,
+    min_seconds: float = MIN_SECONDS,
 ) -> np.ndarray:
-    """(len(paths), n_frames, n_bands) float32 excerpts; `workers` processes (default: all cores)."""
+    """(len(paths), n_frames, n_bands) float32 excerpts; `workers` processes (default: all cores); a clip
+    shorter than `min_seconds` is an error naming it."""
     workers = workers or os.cpu_count() or 1
-    args = [(str(p), i, seed, n_frames, asdict(spec)) for i, p in enumerate(paths)]
+    args = [(str(p), i, seed, n_frames, asdict(spec), min_seconds) for i, p in enumerate(paths)]
     if workers == 1 or len(paths) < 2:
         from threadpoolctl import threadpool_limits
 

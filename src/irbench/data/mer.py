@@ -91,6 +91,8 @@ def soundtracks_splits(
         emotions = np.concatenate([emotions, np.full((n_extra, emotions.shape[1]), np.nan)])
         mid = np.concatenate([mid, ml["mid_level"][extra]])
     n_frames = spec.get("n_frames", SLICE_FRAMES)
-    spectrograms = extract_features(paths, seed=spec["seed"], n_frames=n_frames, workers=workers)
+    spectrograms = extract_features(
+        paths, seed=spec["seed"], n_frames=n_frames, workers=workers, min_seconds=spec.get("min_seconds", 1.0)
+    )
     splits, stats = mer_splits(spectrograms, emotions, mid, seed=spec["seed"], n_train_only=n_extra)
     return splits, {"n_midlevel_only": n_extra, **stats}

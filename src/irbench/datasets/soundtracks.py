@@ -53,6 +53,11 @@ KIND = register(
                     "description": "expected soundtracks (the clips' own ratings) or all (every snippet)",
                 },
                 "n_frames": {"type": "integer", "minimum": 16, "description": "expected an integer >= 16"},
+                "min_seconds": {
+                    "type": "number",
+                    "minimum": 0,
+                    "description": "expected the shortest clip accepted, in seconds (default 1)",
+                },
                 "seed": SEED,
                 "paper_reference": PAPER_REFERENCE,
             },
