@@ -58,3 +58,24 @@ def test_bim_regression_respects_eps_and_hurts_correlation():
     thr = eps_to_threshold(sweep, [0.99, -2.0])
     assert thr["eps_below_0.99"] in (0.01, 0.1, 1.0) and thr["eps_below_-2"] is None
     assert F.mse_loss(model(x), y) < 0.01
+
+
+def test_layers_and_initialisation_are_the_reference_codes():
+    """Dropout only after the two pools (none before the 1x1 convolution); Kaiming-normal (fan_in, ReLU)
+    weights: a conv's weight std is sqrt(2 / fan_in); zero linear biases."""
+    import math
+
+    from torch import nn
+
+    from irbench.models.vgg import MERNet
+
+    torch.manual_seed(0)
+    net = MERNet("bottleneck", width=1.0)
+    kinds = [type(m).__name__ for m in net.body]
+    drops = [i for i, k in enumerate(kinds) if k == "Dropout2d"]
+    assert len(drops) == 2 and all(kinds[i - 1] == "MaxPool2d" for i in drops)
+    convs = [m for m in net.body if isinstance(m, nn.Conv2d)]
+    assert convs[-1].kernel_size == (1, 1)
+    big = convs[5]  # 256 -> 384, 3x3: fan_in 2304, plenty of weights for the std
+    assert big.weight.std().item() == pytest.approx(math.sqrt(2 / (256 * 9)), rel=0.02)
+    assert torch.all(net.mid.bias == 0) and torch.all(net.head.bias == 0)

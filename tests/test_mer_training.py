@@ -46,6 +46,11 @@ def test_every_mer_variant_trains_and_validates_by_correlation(mer_data):
     for head, w, attack in (("a2e", 1.0, None), ("bottleneck", 0.5, None), ("bottleneck", 1.0, BIM)):
         r = train_variant(mer_data, _spec(head, w, attack), seed=0, log=_quiet)
         assert len(r.history) == 5 and "val_corr" in r.history[0] and "train_acc" not in r.history[0]
+        row = r.history[0]
+        if head == "bottleneck":  # early stopping on emotion plus mid-level correlation, as the reference
+            assert row["score"] == pytest.approx(row["val_corr"] + row["val_mid_corr"])
+        else:
+            assert "val_mid_corr" not in row and row["score"] == row["val_corr"]
         assert r.history[-1]["train_loss"] < r.history[0]["train_loss"]
         assert -1 <= r.best_score <= 1 and r.info["n_val"] == 4  # the dataset's own 10% validation split
 

@@ -162,3 +162,18 @@ def test_val_fraction_zero_trains_on_every_image_and_keeps_the_last_epoch(tiny_d
     stop = {**spec, "train": {**spec["train"], "patience": 1}}
     with pytest.raises(IrbenchError, match="train.patience needs a validation split"):
         train_variant(tiny_dataset, stop, seed=0, log=_quiet)
+
+
+def test_drop_last_leaves_out_the_smaller_last_batch(tiny_dataset, monkeypatch):
+    """With drop_last (the MER reference's loaders) an epoch takes only whole batches: n // 64 steps."""
+    n = len(load_split(tiny_dataset, "train", "cpu"))
+    assert n % 64 != 0  # the test needs a smaller last batch
+    steps = []
+    real = torch.optim.SGD.step
+    monkeypatch.setattr(torch.optim.SGD, "step", lambda self, *a, **k: steps.append(1) or real(self, *a, **k))
+    spec = {**SPEC, "train": {**SPEC["train"], "epochs": 1, "batch_size": 64, "val_fraction": 0}}
+    train_variant(tiny_dataset, spec, seed=0, log=_quiet)
+    assert len(steps) == -(-n // 64)
+    steps.clear()
+    train_variant(tiny_dataset, {**spec, "train": {**spec["train"], "drop_last": True}}, seed=0, log=_quiet)
+    assert len(steps) == n // 64

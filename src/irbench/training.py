@@ -97,10 +97,15 @@ def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: t
     if val.meta.get("task") == "regression":
         from irbench.metrics.regression import mean_pearson
 
+        n = val.meta["n_emotions"]
         with torch.no_grad():
-            pred = torch.cat([model(val.x[i : i + 64]) for i in range(0, len(val), 64)])
-        corr = mean_pearson(pred, val.y[:, : val.meta["n_emotions"]])
-        return {"val_corr": corr, "score": corr}
+            outs = [model.forward_both(val.x[i : i + 64]) for i in range(0, len(val), 64)]
+        corr = mean_pearson(torch.cat([e for e, _ in outs]), val.y[:, :n])
+        if outs[0][1] is None:
+            return {"val_corr": corr, "score": corr}
+        # a bottleneck model stops early on emotion plus mid-level correlation, as the reference does
+        mid = mean_pearson(torch.cat([m for _, m in outs]), val.y[:, n:])
+        return {"val_corr": corr, "val_mid_corr": mid, "score": corr + mid}
     out = {"val_acc": (predict(model, val.x) == val.y).float().mean().item()}
     if OBJECTIVES.get(spec["objective"]).score == "clean_and_adversarial":
         sub = val.subset(torch.arange(min(len(val), VAL_ATTACK_MAX), device=val.y.device))
@@ -158,7 +163,8 @@ def train_variant(
     if dev.type == "cuda":  # GPU habits: channels_last and bf16 autocast for the training step
         model = model.to(memory_format=torch.channels_last)
     opt = _optimizer(model, t)
-    sched = _scheduler(opt, t, -(-len(train) // t["batch_size"]))
+    per_epoch = len(train) // t["batch_size"] if t.get("drop_last") else -(-len(train) // t["batch_size"])
+    sched = _scheduler(opt, t, max(1, per_epoch))
     per_batch = t["schedule"] == "onecycle"
     kind = OBJECTIVES.get(spec["objective"])
     objective = kind.build(spec, gen)
@@ -191,7 +197,9 @@ def train_variant(
         model.train()
         perm = torch.randperm(len(train), generator=gen).to(dev)
         loss_sum, correct, seen, lrs = 0.0, 0, 0, []
-        for i in range(0, len(train), t["batch_size"]):
+        # drop_last (the MER reference's loaders): a last, smaller batch is left out of the epoch
+        usable = len(train) - (len(train) % t["batch_size"] if t.get("drop_last") else 0)
+        for i in range(0, usable, t["batch_size"]):
             idx = perm[i : i + t["batch_size"]]
             yb = train.y[idx]
             kwargs = {}

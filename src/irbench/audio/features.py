@@ -2,7 +2,8 @@
 
 Each clip's slice start is drawn from a generator seeded with (seed, clip index), so the excerpts do not
 depend on the number of workers or the order in which they finish. Clips shorter than the slice are
-zero-padded (in the log domain, 0 is silence).
+filled by repeating their spectrogram (the reference's padding). Files are peak-normalised and trimmed as
+the reference's madmom processor does (SpectrogramSpec.normalise).
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from dataclasses import asdict
 import numpy as np
 
 from irbench.audio.decode import MIN_SECONDS, load_audio
-from irbench.audio.spectrogram import DEFAULT_SPEC, SpectrogramSpec, log_filtered_spectrogram
+from irbench.audio.spectrogram import DEFAULT_SPEC, SpectrogramSpec, log_filtered_spectrogram, madmom_signal
 
 SLICE_FRAMES = 313  # 10 s at 31.3 frames/s
 
 
 def excerpt(spectrogram: np.ndarray, n_frames: int, rng: np.random.Generator) -> np.ndarray:
-    """A random window of n_frames rows (zero-padded when the spectrogram is shorter)."""
+    """A random window of n_frames rows; a shorter spectrogram is repeated to fill them, as the reference
+    pads short clips."""
     if len(spectrogram) <= n_frames:
-        out = np.zeros((n_frames, spectrogram.shape[1]), dtype=spectrogram.dtype)
-        out[: len(spectrogram)] = spectrogram
-        return out
+        reps = -(-n_frames // len(spectrogram))
+        return np.tile(spectrogram, (reps, 1))[:n_frames]
     start = int(rng.integers(0, len(spectrogram) - n_frames + 1))
     return spectrogram[start : start + n_frames]
 
@@ -35,7 +36,8 @@ def clip_features(
 ) -> np.ndarray:
     """The (n_frames, n_bands) log-filtered spectrogram excerpt of one file (a worker's task)."""
     s = SpectrogramSpec(**spec)
-    full = log_filtered_spectrogram(load_audio(path, s.sample_rate, min_seconds), s)
+    signal = load_audio(path, s.sample_rate, min_seconds)
+    full = log_filtered_spectrogram(madmom_signal(signal) if s.normalise else signal, s)
     return excerpt(full, n_frames, np.random.default_rng([seed, index]))
 
 

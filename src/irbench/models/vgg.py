@@ -2,8 +2,10 @@
 1 x 313 x 149 log-filtered spectrogram to 8 emotion ratings.
 
 Convolutions 64 (5x5, stride 2) - 64 - pool - 128 - 128 - pool - 256 - 256 - 384 - 512 - 256 (1x1), each
-followed by BatchNorm and ReLU, Dropout2d(0.3) after each pool and before the last convolution, then
-global average pooling to a 256-d representation. Heads: `a2e`, Linear(256, 8); `bottleneck`,
+followed by BatchNorm and ReLU, Dropout2d(0.3) after each pool (none before the 1x1 convolution, as in the
+reference), then global average pooling to a 256-d representation. Initialised as the reference: Kaiming
+normal (fan_in, ReLU) convolution and linear weights, zero linear biases, BatchNorm at 1 and 0 (the
+convolutions have no bias: BatchNorm follows each). Heads: `a2e`, Linear(256, 8); `bottleneck`,
 Linear(256, 7) then Linear(7, 8) with no nonlinearity between (A2M2E trains the 7 units on the
 mid-level features, A2B2E leaves them free). `width` scales every channel count (1.0 = the paper's).
 """
@@ -17,7 +19,7 @@ from torch import Tensor, nn
 
 from irbench.models import Model, register
 
-PLAN = (64, 64, "pool", 128, 128, "pool", 256, 256, 384, 512, "drop", 256)
+PLAN = (64, 64, "pool", 128, 128, "pool", 256, 256, 384, 512, 256)
 N_EMOTIONS, N_MID_LEVEL = 8, 7
 
 
@@ -27,6 +29,17 @@ def _conv(c_in: int, c_out: int, kernel: int, stride: int = 1) -> list[nn.Module
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
     ]
+
+
+def _reference_init(module: nn.Module) -> None:
+    """The reference's `initialize_weights`: Kaiming normal (fan_in, ReLU), zero linear biases."""
+    if isinstance(module, nn.Conv2d | nn.Linear):
+        nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
 
 
 class MERNet(nn.Module):
@@ -42,8 +55,6 @@ class MERNet(nn.Module):
         for i, item in enumerate(PLAN):
             if item == "pool":
                 layers += [nn.MaxPool2d(2), nn.Dropout2d(dropout)]
-            elif item == "drop":
-                layers.append(nn.Dropout2d(dropout))
             else:
                 c_out = max(1, round(item * width))
                 last = i == len(PLAN) - 1
@@ -57,6 +68,7 @@ class MERNet(nn.Module):
             self.mid = nn.Linear(c_in, N_MID_LEVEL)
             self.head = nn.Linear(N_MID_LEVEL, N_EMOTIONS)
         self.feature_dim = c_in
+        self.apply(_reference_init)
 
     def features(self, x: Tensor) -> Tensor:
         return self.body(x)
