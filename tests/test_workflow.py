@@ -64,7 +64,7 @@ TINY = {
         "model": {"width_factor": 0.125},
         "train": {"epochs": 2},
         "variants": {"aA2E": {"attack": {"steps": 1}, "adv_every": 1}, "aA2B2E": {"attack": {"steps": 1}}},
-        "evaluate": {"attacks": {"bim": {"steps": 2}}, "sweep": {"eps": [0.01, 1.0]}},
+        "evaluate": {"attacks": {"bim": {"steps": 2}, "ref": {"steps": 5}}, "sweep": {"eps": [0.01, 1.0]}},
     },
     "vision": {
         "model": {"width": 4},
@@ -194,9 +194,9 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
         "fid_real_mean",
         "inv_dist_mean",
         "paper_fid",
-        "paper_inv_dist",
     ):
         assert col in table.columns
+    assert "paper_inv_dist" not in table.columns  # another definition: not shown beside ours
     assert table["acc_clean_mean"].between(0, 1).all()
     md = (done / "results/tables/vision.md").read_text()
     assert "±" in md and "| L2-PGD eps 0.5 (%) | paper |" in md and "| FID | paper |" in md
@@ -281,6 +281,15 @@ def test_mer_table_has_correlations_under_attack_bottleneck_units_and_cost(done)
     for col in ("corr_clean_mean", "corr_bim_mean", "mae_clean_mean", "corr_drop_bim_mean", "norm_bim_mean"):
         assert table[col].notna().all(), col
     assert table["norm_bim_mean"].max() <= 0.001 * (32 * 149) ** 0.5 + 1e-6  # the L-inf bound holds
+    # the reference attack: correlation, MAE, its norm and the share of clips reaching each threshold
+    for col in (
+        "corr_ref_mean",
+        "mae_ref_mean",
+        "norm_ref_mean",
+        "ref_reached_0.5_mean",
+        "ref_reached_-0.5_mean",
+    ):
+        assert table[col].notna().all(), col
     assert table.loc["A2M2E", "unit_corr_avg_mean"] == table.loc["A2M2E", "unit_corr_avg_mean"]
     assert pd.isna(table.loc["A2E"].get("unit_corr_avg_mean"))  # no bottleneck, no unit correlations
     assert (table["train_s_mean"] > 0).all() and table.loc["A2E", "paper_corr_clean"] == 0.73

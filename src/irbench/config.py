@@ -97,6 +97,8 @@ def schema() -> dict[str, Any]:
         ],
     }
     defs["attack"]["properties"]["method"] = _enum(ATTACKS.names(), "an attack method")
+    for _, attack in ATTACKS.items():  # the keys an attack reads beyond the common ones
+        defs["attack"]["properties"].update(attack.schema)
     model = defs["model"]["properties"]
     model["arch"] = _enum(MODELS.names(), "a model name")
     for _, m in MODELS.items():

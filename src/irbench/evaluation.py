@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks import UNBOUNDED, run_attack, step_size
+from irbench.attacks import ATTACKS, UNBOUNDED, run_attack, step_size
 
 
 @torch.no_grad()
@@ -104,12 +104,33 @@ def attacked_regression_metrics(
     generator: torch.Generator | None = None,
 ) -> dict[str, float]:
     """Mean Pearson correlation (`corr`), MAE (`mae`) and median perturbation L2 norm (`norm`) of a
-    regressor under `attack`."""
+    regressor under `attack`; for an attack that reports per-clip details (`Attack.details`, e.g. the
+    norm at which each correlation threshold was reached), also `l2_to_<t>`, the median of those norms over
+    the clips that reached t, and `reached_<t>`, the share of clips that did."""
     from irbench.metrics.regression import mae, mean_pearson
 
     model.eval()
-    adv, norms = attacked_regression(model, x, y, attack, batch_size=batch_size, generator=generator)
-    return {"corr": mean_pearson(adv, y), "mae": mae(adv, y), "norm": norms.median().item()}
+    impl = ATTACKS.get(attack["method"])
+    if impl.details is None:
+        adv, norms = attacked_regression(model, x, y, attack, batch_size=batch_size, generator=generator)
+        return {"corr": mean_pearson(adv, y), "mae": mae(adv, y), "norm": norms.median().item()}
+    outs, info = [], {}
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+        x_adv, details = impl.details(model, xb, yb, F.mse_loss, attack)
+        with torch.no_grad():
+            outs.append(model(x_adv))
+        for k, v in details.items():
+            info.setdefault(k, []).append(v.cpu())
+    adv, info = torch.cat(outs), {k: torch.cat(v) for k, v in info.items()}
+    out = {"corr": mean_pearson(adv, y), "mae": mae(adv, y), "norm": info["norm"].median().item()}
+    for key, norms in info.items():
+        if key.startswith("norm_to_"):
+            t, reached = key[len("norm_to_") :], ~torch.isnan(norms)
+            out[f"reached_{t}"] = reached.float().mean().item()
+            if reached.any():
+                out[f"l2_to_{t}"] = norms[reached].median().item()
+    return out
 
 
 def eps_sweep(

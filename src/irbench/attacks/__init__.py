@@ -33,13 +33,19 @@ __all__ = [
 @dataclass(frozen=True)
 class Attack:
     """A named attack: `run(model, x, y, loss_fn, spec, bounds=, generator=)` returns x + delta, detached,
-    with ||delta|| <= spec['eps'] in spec['norm'] and x + delta within bounds. `schema` holds the JSON schema
-    of any keys it reads beyond the common ones (method, norm, eps, step, steps, random_start)."""
+    with ||delta|| <= spec['eps'] in spec['norm'] and x + delta within bounds. `schema` maps any keys it
+    reads beyond the common ones (method, norm, eps, step, steps, random_start) to their JSON schema.
+    `details(model, x, y, loss_fn, spec)`, where given, returns (x + delta, {name: per-example tensor}): what
+    the attack measured on the way (the MER reference attack: the norm that reached each threshold)."""
 
     name: str
     run: Callable[..., Tensor]
     description: str
     schema: Mapping[str, Any] = field(default_factory=dict)
+    details: Callable[..., tuple[Tensor, dict[str, Tensor]]] | None = None
+    title: Callable[[Mapping[str, Any]], str] | None = (
+        None  # a column header for an entry, if not the default
+    )
 
 
 ATTACKS: Registry[Attack] = Registry("attack", "irbench.attacks")

@@ -32,7 +32,13 @@ def threat_title(threat: Threat) -> str:
 
 
 def attack_title(attack: Mapping[str, Any]) -> str:
-    """An attack entry as a column header: `L2-PGD eps 0.5`, `L-inf-BIM eps 0.001`, `FGSM eps 8/255`."""
+    """An attack entry as a column header: `L2-PGD eps 0.5`, `L-inf-BIM eps 0.001`, `FGSM eps 8/255` (or the
+    attack's own `title`)."""
+    from irbench.attacks import ATTACKS
+
+    impl = ATTACKS.get(attack["method"])
+    if impl.title is not None:
+        return impl.title(attack)
     method = {"fgsm": "FGSM", "pgd": "PGD", "bim": "BIM"}.get(attack["method"], attack["method"])
     norm, eps = threat_of(attack)
     name = method if method == "FGSM" else f"{'L2' if norm == 'l2' else 'L-inf'}-{method}"

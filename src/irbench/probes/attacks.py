@@ -41,6 +41,10 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         metrics.update({f"corr_{name}": m["corr"], f"mae_{name}": m["mae"]})
         metrics[f"corr_drop_{name}"] = ctx.outputs["clean"].metrics["corr_clean"] - m["corr"]
         metrics[f"norm_{name}"] = m["norm"]
+        for key in m:  # an attack's per-clip details (the reference attack: norms to each threshold)
+            if key.startswith(("l2_to_", "reached_")):
+                kind, t = key.rsplit("_", 1)
+                metrics[f"{name}_{kind}_{t}"] = m[key]
     return ProbeOutput(metrics, shared=shared)
 
 
@@ -51,6 +55,9 @@ def headers(spec: Mapping[str, Any]) -> dict[str, str]:
         title = attack_title(attack)
         out |= {f"acc_{name}": title, f"corr_{name}": f"corr, {title}", f"mae_{name}": f"MAE, {title}"}
         out |= {f"corr_drop_{name}": f"corr drop, {title}", f"norm_{name}": f"L2 norm, {title}"}
+        for t in attack.get("thresholds", ()):
+            out[f"{name}_l2_to_{t:g}"] = f"L2 norm to corr <= {t:g}, {title}"
+            out[f"{name}_reached_{t:g}"] = f"clips reaching corr <= {t:g}, {title}"
     return out
 
 
@@ -102,6 +109,21 @@ PROBE = register(
                 None,
                 "median L2 norm of the attack's perturbations",
                 label="L2 norm, {attack}",
+            ),
+            Metric(
+                "{attack}_l2_to_{threshold}",
+                "raw",
+                True,
+                "median L2 norm of the perturbation at which a clip's correlation over its emotions first "
+                "fell to the threshold, over the clips that got there (the MER reference attack)",
+                label="L2 norm to corr <= {threshold}, {attack}",
+            ),
+            Metric(
+                "{attack}_reached_{threshold}",
+                "percent",
+                False,
+                "clips whose correlation over their emotions the attack pushed to the threshold",
+                label="clips reaching corr <= {threshold}, {attack}",
             ),
         ),
     )
