@@ -79,3 +79,16 @@ def test_layers_and_initialisation_are_the_reference_codes():
     big = convs[5]  # 256 -> 384, 3x3: fan_in 2304, plenty of weights for the std
     assert big.weight.std().item() == pytest.approx(math.sqrt(2 / (256 * 9)), rel=0.02)
     assert torch.all(net.mid.bias == 0) and torch.all(net.head.bias == 0)
+
+
+def test_linear_baseline_reads_band_statistics_and_has_no_bottleneck():
+    """The spectrogram_linear baseline: per-band mean and std over time, one linear map, no bottleneck."""
+    from irbench.models import build_model
+
+    net = build_model({"arch": "spectrogram_linear", "n_bands": 6}, n_classes=0, in_channels=1)
+    x = torch.randn(4, 1, 30, 6)
+    feats = net.features(x)
+    assert feats.shape == (4, 12)
+    assert torch.allclose(feats[:, :6], x[:, 0].mean(1)) and torch.allclose(feats[:, 6:], x[:, 0].std(1))
+    emotions, mid = net.forward_both(x)
+    assert emotions.shape == (4, 8) and mid is None

@@ -277,7 +277,7 @@ def test_mer_table_has_correlations_under_attack_bottleneck_units_and_cost(done)
     figure = done / "results/figures/mer_synthetic_mer_robustness.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = pd.read_csv(done / "results/tables/mer.csv").set_index("variant")
-    assert sorted(table.index) == sorted(["A2E", "A2B2E", "A2M2E", "aA2E", "aA2B2E"])
+    assert sorted(table.index) == sorted(["A2E", "A2B2E", "A2M2E", "aA2E", "aA2B2E", "linear"])
     for col in ("corr_clean_mean", "corr_bim_mean", "mae_clean_mean", "corr_drop_bim_mean", "norm_bim_mean"):
         assert table[col].notna().all(), col
     assert table["norm_bim_mean"].max() <= 0.001 * (32 * 149) ** 0.5 + 1e-6  # the L-inf bound holds
@@ -469,8 +469,8 @@ def test_between_workflow_cache_never_shares_a_model_between_seeds(tmp_path):
 def test_slurm_profile_plans_the_jobs(done):
     proc = run(done, str(BIN / "snakemake"), "--profile", "profiles/slurm", "-n", "--forceall")
     text = proc.stdout + proc.stderr
-    assert re.search(r"^train\s+24$", text, flags=re.M), text  # vision 2 x 2, mer 5 x 2, lime 5 x 2
-    assert re.search(r"^evaluate\s+24$", text, flags=re.M), text
+    assert re.search(r"^train\s+26$", text, flags=re.M), text  # vision 2 x 2, mer 6 x 2, lime 5 x 2
+    assert re.search(r"^evaluate\s+26$", text, flags=re.M), text
 
 
 def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
