@@ -366,7 +366,10 @@ def test_overlays_from_overlay_yaml_and_configfile_reach_the_plan(copy_of_done):
     assert plan.get("train", 0) == 0 and plan["evaluate"] == 4  # only the vision evaluations change
     (copy_of_done / "overlay.yaml").write_text("vision: {train: {epochs: ten}}\n")
     proc = smk(copy_of_done, "-n", check=False)
-    assert proc.returncode != 0 and "params.yaml + overlay.yaml: key 'vision.train.epochs'" in proc.stderr
+    assert (
+        proc.returncode != 0
+        and "params.yaml + overlay.yaml: key 'vision.train.epochs'" in proc.stdout + proc.stderr
+    )
 
 
 def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
