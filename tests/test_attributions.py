@@ -48,28 +48,23 @@ def test_ig_completeness_with_the_exact_trapezoid_at_50_steps():
     gap = f(x) - f(torch.zeros_like(x))
     assert torch.allclose(ig.flatten(1).sum(1), gap, rtol=0.005)
     bases = torch.rand(4, *x.shape, generator=torch.Generator().manual_seed(3))
-    ig = integrated_gradients(
-        model,
-        x,
-        target,
-        steps=50,
-        baseline="random",
-        n_baselines=4,
-        generator=torch.Generator().manual_seed(3),
-    )
+
+    def random_ig(**kw):
+        return integrated_gradients(
+            model,
+            x,
+            target,
+            steps=50,
+            baseline="random",
+            n_baselines=4,
+            generator=torch.Generator().manual_seed(3),
+            **kw,
+        )
+
+    ig = random_ig()
     gap = torch.stack([f(x) - f(b) for b in bases]).mean(0)
     assert torch.allclose(ig.flatten(1).sum(1), gap, rtol=0.005, atol=1e-6)
-    # the chunking of path points into passes does not change the numbers
-    again = integrated_gradients(
-        model,
-        x,
-        target,
-        steps=50,
-        baseline="random",
-        n_baselines=4,
-        generator=torch.Generator().manual_seed(3),
-        internal_batch_size=5,
-    )
+    again = random_ig(internal_batch_size=5)  # the chunking of path points into passes changes nothing
     assert torch.allclose(ig, again, atol=1e-7)
 
 

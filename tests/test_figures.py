@@ -58,15 +58,19 @@ def test_robustness_curves_are_in_percent_with_chance_and_the_heatmap_range_fits
     assert round(_dpi(tmp_path / "c.png")) == DPI
 
 
-def test_robustness_curves_draw_one_panel_per_norm_and_attack(tmp_path, monkeypatch):
-    """The vision sweep's L-inf FGSM, L-inf PGD and L2 PGD rows each get a panel with their norm's eps."""
+def _recorded(monkeypatch, method: str) -> list:
+    """The first argument of every call of matplotlib's Axes.<method>, which still runs."""
     import matplotlib.axes
 
-    xlabels = []
-    real = matplotlib.axes.Axes.set_xlabel
-    monkeypatch.setattr(
-        matplotlib.axes.Axes, "set_xlabel", lambda s, t, **k: xlabels.append(t) or real(s, t, **k)
-    )
+    calls = []
+    real = getattr(matplotlib.axes.Axes, method)
+    monkeypatch.setattr(matplotlib.axes.Axes, method, lambda s, t, **k: calls.append(t) or real(s, t, **k))
+    return calls
+
+
+def test_robustness_curves_draw_one_panel_per_norm_and_attack(tmp_path, monkeypatch):
+    """The vision sweep's L-inf FGSM, L-inf PGD and L2 PGD rows each get a panel with their norm's eps."""
+    xlabels = _recorded(monkeypatch, "set_xlabel")
     rows = [
         {"eps": 1 / 255, "threat": "linf", "acc_fgsm": 0.6, "acc_pgd": 0.5},
         {"eps": 2 / 255, "threat": "linf", "acc_fgsm": 0.4, "acc_pgd": 0.3},
@@ -81,13 +85,7 @@ def test_robustness_curves_draw_one_panel_per_norm_and_attack(tmp_path, monkeypa
 
 def test_regression_sweep_rows_plot_correlation_not_their_perturbation_norm(tmp_path, monkeypatch):
     """A regression sweep row's `norm` is the perturbation size, not a threat: one correlation panel."""
-    import matplotlib.axes
-
-    ylabels = []
-    real = matplotlib.axes.Axes.set_ylabel
-    monkeypatch.setattr(
-        matplotlib.axes.Axes, "set_ylabel", lambda s, t, **k: ylabels.append(t) or real(s, t, **k)
-    )
+    ylabels = _recorded(monkeypatch, "set_ylabel")
     recs = [
         {
             "variant": v,
