@@ -32,6 +32,7 @@ PROJECT_FILES = [
     "dvc.yaml",
     ".dvcignore",
     "overlay.yaml",
+    "scripts",
     "src/irbench",
 ]
 TINY = {
@@ -480,7 +481,11 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     project = make_project(tmp_path / "p")
     run(project, "git", "init", "-q")
     run(project, str(BIN / "dvc"), "init", "-q")
-    run(project, str(BIN / "dvc"), "repro")
+    # no environment activated: the stages call the project's own Snakemake (scripts/snakemake.sh), here the
+    # test's environment named by IRBENCH_ENV (so nothing is installed into the copy)
+    bare = {**_env(), "IRBENCH_ENV": sys.prefix}
+    bare["PATH"] = os.pathsep.join(p for p in bare["PATH"].split(os.pathsep) if Path(p) != BIN)
+    run(project, str(BIN / "dvc"), "repro", env=bare)
     assert (project / "results/tables/vision.csv").exists()
     # An independent run of the same configuration and seeds gives the same numbers (CPU).
     for rec in [
