@@ -8,6 +8,7 @@ them: their column, variant and rows are in the study table and the report."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -128,5 +129,6 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
     ):
         assert text in page, text
     md = (bare / "results/tables/vision.md").read_text()
-    assert "L-inf-uniform_noise eps 0.03 (%)" in md and "IG deletion AUC (%)" in md
+    assert "L-inf-uniform_noise eps 0.03 (%)" in md and "| deletion AUC (%) | insertion AUC (%) |" in md
+    assert re.search(r"\| svhn \| trades \| \d+ \| IG \|", md)  # one row per attribution method
     assert os.path.exists(bare / "results/figures/vision_svhn_attributions_seed0.png")

@@ -81,6 +81,9 @@ def test_robustness_curves_draw_one_panel_per_norm_and_attack(tmp_path, monkeypa
     recs = [{"variant": "v", "seed": s, "n_classes": 10, "sweep": rows} for s in (0, 1)]
     robustness_curves(recs, tmp_path / "r.png", "t")
     assert [x.split(";")[0] for x in xlabels] == ["attack eps (L-inf", "attack eps (L-inf", "attack eps (L2"]
+    from irbench.figures import _eps_tick
+
+    assert (_eps_tick(8 / 255), _eps_tick(1.0, "l2"), _eps_tick(0.5, "l2")) == ("8/255", "1", "0.5")
 
 
 def test_regression_sweep_rows_plot_correlation_not_their_perturbation_norm(tmp_path, monkeypatch):

@@ -81,7 +81,7 @@ def test_sections_order_label_and_place_paper_beside_ours():
     head, rows = sections["Clean and under attack"]
     assert head == ["dataset", "variant", "seeds", "clean (%)", "paper", "L2-PGD eps 0.5 (%)", "paper"]
     assert rows[0][3:5] == ["85.0 ± 7.1", "93.20 (cifar10)"]
-    head, rows = sections["Against the attack's eps"]
+    head, rows = sections["Against the attack's strength"]
     assert head[-1] == "eps to corr < 0.5" and rows[0][-1] == "0.0010 ± 0.0000"
     assert sections["Cost"][0][-1] == "training (s)"
     # without the settings the headers fall back to the declared labels
@@ -101,3 +101,14 @@ def test_paper_numbers_with_another_definition_are_not_shown_beside_ours(tmp_pat
     table = write_report("vision", evals, [tmp_path / "t.json"], {"toy": "cifar10"}, **out)
     assert "paper_fid" in table and "paper_inv_dist" not in table
     assert "Not shown beside ours, as the definitions differ: inv_dist" in out["md"].read_text()
+
+
+def test_metrics_with_a_row_part_are_shown_one_row_per_method():
+    """Attribution metrics (`row_by="method"`) give rows IG, SHAP, random; columns without the method."""
+    records = _records().assign(ig_object_mass=0.3, shap_object_mass=0.4, random_deletion_auc=0.2)
+    table = summarise(records, {}, {"toy": "cifar10"})
+    sections = {title: (head, rows) for title, head, rows in table_sections(table)}
+    head, rows = sections["Attributions"]
+    assert head == ["dataset", "variant", "seeds", "method", "mass on object (%)", "deletion AUC (%)"]
+    assert [r[3] for r in rows] == ["IG", "SHAP", "random", "IG", "SHAP", "random"]
+    assert rows[0][4:] == ["30.0 ± 0.0", ""] and rows[2][4:] == ["", "20.0 ± 0.0"]

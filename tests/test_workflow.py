@@ -201,7 +201,9 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
     assert table["acc_clean_mean"].between(0, 1).all()
     md = (done / "results/tables/vision.md").read_text()
     assert "±" in md and "| L2-PGD eps 0.5 (%) | paper |" in md and "| FID | paper |" in md
-    assert "| L2-PGD eps 0.5 (%) |" in md.split("## Against the attack's eps")[1]  # the sweep's L2 column
+    assert (
+        "| L2-PGD eps 0.5 (%) |" in md.split("## Against the attack's strength")[1]
+    )  # the sweep's L2 column
     headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
     assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
     for kind in ("attributions", "visualisations", "features"):

@@ -189,8 +189,10 @@ SWEEP_LABELS = {
 }
 
 
-def _eps_tick(eps: float) -> str:
-    """An eps as k/255 where it is one (image attacks), else its value."""
+def _eps_tick(eps: float, norm: str = "linf") -> str:
+    """An L-inf eps as k/255 where it is one (image attacks), else (and any L2 eps) its value."""
+    if norm != "linf":
+        return f"{eps:g}"
     k = eps * 255
     return f"{round(k)}/255" if abs(k - round(k)) < 1e-3 and k >= 0.5 else f"{eps:g}"
 
@@ -233,7 +235,7 @@ def robustness_curves(
             ax.fill_between(eps, mean - std, mean + std, alpha=0.15)
         if log_x:
             ax.set_xscale("log")
-        ax.set_xticks(eps, [_eps_tick(e) for e in eps], fontsize=7)
+        ax.set_xticks(eps, [_eps_tick(e, norm) for e in eps], fontsize=7)
         ax.minorticks_off()
         if scale == 100.0 and n_classes:
             ax.axhline(

@@ -117,6 +117,7 @@ class Column:
     header: str
     group: str
     order: tuple
+    row: str | None = None  # for a metric shown in rows (Metric.row_by): its row, e.g. 'IG'
 
 
 def columns(metrics: Sequence[str], specs: Mapping[str, Mapping[str, Any]] | None = None) -> list[Column]:
@@ -141,7 +142,10 @@ def columns(metrics: Sequence[str], specs: Mapping[str, Mapping[str, Any]] | Non
         group = metric.group or (probe.group if probe else "cost")
         where = probe_order.index(probe.key) if probe else len(probe_order)
         order = (list(GROUPS).index(group), where, index, listed.get(m, len(listed)), m)
-        out.append(Column(m, text + UNIT_SUFFIX[metric.unit], group, order))
+        row = None
+        if metric.row_by:
+            row, text = metric.pivot(m)
+        out.append(Column(m, text + UNIT_SUFFIX[metric.unit], group, order, row))
     return sorted(out, key=lambda c: c.order)
 
 
@@ -199,7 +203,10 @@ def table_sections(
     cols = columns(table_metrics(table), specs)
     sections = []
     for group, title in GROUPS.items():
-        mine = [c for c in cols if c.group == group]
+        mine = [c for c in cols if c.group == group and c.row is None]
+        per_row = [c for c in cols if c.group == group and c.row is not None]
+        if per_row:
+            sections.append((title if not mine else f"{title}, per method", *_rows_section(table, per_row)))
         if not mine:
             continue
         head = ["dataset", "variant", "seeds"]
@@ -221,6 +228,28 @@ def table_sections(
             rows.append(cells)
         sections.append((title, head, rows))
     return sections
+
+
+def _rows_section(table: pd.DataFrame, cols: Sequence[Column]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of metrics shown per row value (Metric.row_by): one row per (dataset, variant, row
+    value, e.g. the attribution method), one column per header."""
+    heads = list(dict.fromkeys(c.header for c in cols))
+    by = {(c.row, c.header): c for c in cols}
+    rows = []
+    for _, r in table.iterrows():
+        for value in dict.fromkeys(c.row for c in cols):
+            cells = [r["dataset"], r["variant"], str(r["n_seeds"]), value]
+            for h in heads:
+                c = by.get((value, h))
+                mean = None if c is None else r[f"{c.metric}_mean"]
+                if c is None or pd.isna(mean):
+                    cells.append("")
+                else:
+                    digits = _digits(c.metric, table[f"{c.metric}_mean"])
+                    cells.append(_cell(mean, r[f"{c.metric}_std"], c.metric, digits))
+            if any(cells[4:]):
+                rows.append(cells)
+    return ["dataset", "variant", "seeds", describe(cols[0].metric).row_by, *heads], rows
 
 
 def _has_paper(table: pd.DataFrame, metric: str) -> bool:

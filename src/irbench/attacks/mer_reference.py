@@ -120,6 +120,6 @@ ATTACK = register(
             }
         },
         details=details,
-        title=lambda spec: f"reference attack, {spec['steps']} steps",
+        title=lambda spec: "ref. attack",
     )
 )

@@ -33,7 +33,7 @@ TASKS = ("classification", "regression")
 # The tables' sections, in order: a metric's `group` (else its probe's) says where its column goes.
 GROUPS = {
     "accuracy": "Clean and under attack",
-    "sweep": "Against the attack's eps",
+    "sweep": "Against the attack's strength",
     "attribution": "Attributions",
     "sanity": "Sanity checks of the attributions (rank correlation; high: the maps barely change)",
     "visual": "Generation, inversion and visualisation",
@@ -53,7 +53,8 @@ class Metric:
     `percent` metrics are stored as fractions and shown x100; `higher_is_better` None means no direction.
     `gates`: the checks of the gates probe (`gate_<check>`) that must pass for a claim on this metric to get
     a verdict (irbench.claims.GATE_VERDICTS). `label`: the column header (without unit), `{name}` parts
-    filled from the metric's name; `group`: its table section (GROUPS), else its probe's.
+    filled from the metric's name; `group`: its table section (GROUPS), else its probe's; `row_by`: a part
+    whose values are rows of the section rather than columns (one row per attribution method, say).
     """
 
     pattern: str
@@ -63,6 +64,7 @@ class Metric:
     gates: tuple[str, ...] = ()
     label: str = ""
     group: str | None = None
+    row_by: str | None = None  # a `{part}` whose values become the table's rows (e.g. `method`: IG, SHAP)
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
@@ -76,6 +78,13 @@ class Metric:
         return re.compile(
             "^" + "".join(f"(?P<{p[1:-1]}>.+)" if p.startswith("{") else re.escape(p) for p in parts) + "$"
         )
+
+    def pivot(self, name: str) -> tuple[str, str]:
+        """For a metric shown in rows by `row_by`: (its row, e.g. 'IG'; its header without that part)."""
+        parts = self.regex.match(name).groupdict()
+        words = {k: PART_WORDS.get(v, v) for k, v in parts.items()}
+        row, words[self.row_by] = words[self.row_by], ""
+        return row, " ".join(self.label.format(**words).split())
 
     def header(self, name: str) -> str:
         """The column header of metric `name` (a member of this family), without its unit."""

@@ -109,6 +109,7 @@ PROBE = register(
                 None,
                 "median L2 norm of the attack's perturbations",
                 label="L2 norm, {attack}",
+                group="sweep",
             ),
             Metric(
                 "{attack}_l2_to_{threshold}",
@@ -117,6 +118,7 @@ PROBE = register(
                 "median L2 norm of the perturbation at which a clip's correlation over its emotions first "
                 "fell to the threshold, over the clips that got there (the MER reference attack)",
                 label="L2 norm to corr <= {threshold}, {attack}",
+                group="sweep",
             ),
             Metric(
                 "{attack}_reached_{threshold}",
@@ -124,6 +126,7 @@ PROBE = register(
                 False,
                 "clips whose correlation over their emotions the attack pushed to the threshold",
                 label="clips reaching corr <= {threshold}, {attack}",
+                group="sweep",
             ),
         ),
     )

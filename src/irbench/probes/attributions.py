@@ -103,6 +103,7 @@ PROBE = register(
                 None,
                 "share of absolute attribution (IG or SHAP) inside the ground-truth region (object or cue)",
                 label="{method} mass on {mask}",
+                row_by="method",
             ),
         ),
         figures=(

@@ -81,6 +81,7 @@ PROBE = register(
                 False,
                 "area under accuracy as the most-attributed pixels are removed (random: a random order)",
                 label="{method} deletion AUC",
+                row_by="method",
             ),
             Metric(
                 "{method}_insertion_auc",
@@ -88,6 +89,7 @@ PROBE = register(
                 True,
                 "area under accuracy as the most-attributed pixels are inserted (random: a random order)",
                 label="{method} insertion AUC",
+                row_by="method",
             ),
         ),
     )

@@ -48,6 +48,7 @@ PROBE = register(
                 "attribution mass inside the mask over the mask's area fraction (1: no better than chance; "
                 "random and edge: reference maps)",
                 label="{method} {mask} mass/area",
+                row_by="method",
             ),
             Metric(
                 "{method}_{mask}_rank_acc",
@@ -55,6 +56,7 @@ PROBE = register(
                 True,
                 "relevance rank accuracy: the share of the K most attributed pixels (K = mask size) in it",
                 label="{method} {mask} rank acc.",
+                row_by="method",
             ),
             Metric(
                 "{method}_{mask}_pointing",
@@ -62,6 +64,7 @@ PROBE = register(
                 True,
                 "pointing game: images whose most attributed pixel lies in the mask",
                 label="{method} {mask} pointing",
+                row_by="method",
             ),
         ),
     )

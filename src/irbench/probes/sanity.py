@@ -67,6 +67,7 @@ PROBE = register(
                 "rank correlation of the maps with the trained model's after re-initialising the top "
                 "layers (the first cascade stage); high: the maps barely depend on them",
                 label="{method} MPRT, top layers random",
+                row_by="method",
             ),
             Metric(
                 "{method}_mprt_all",
@@ -74,6 +75,7 @@ PROBE = register(
                 False,
                 "rank correlation of the maps with the trained model's after re-initialising every layer",
                 label="{method} MPRT, all layers random",
+                row_by="method",
             ),
             Metric(
                 "{method}_random_logit",
@@ -81,6 +83,7 @@ PROBE = register(
                 False,
                 "rank correlation between the maps of the predicted class and of a random other class",
                 label="{method} random logit",
+                row_by="method",
             ),
         ),
     )
