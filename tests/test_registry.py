@@ -20,7 +20,7 @@ def test_schema_enumerations_are_the_registries():
     assert (
         s["attack"]["properties"]["method"]["enum"]
         == ATTACKS.names()
-        == ["bim", "fgsm", "pgd", "uniform_noise"]
+        == ["bim", "fgsm", "mer_reference", "pgd", "uniform_noise"]
     )
     assert s["model"]["properties"]["arch"]["enum"] == MODELS.names()
     assert s["variant"]["properties"]["objective"]["enum"] == OBJECTIVES.names()
@@ -31,7 +31,8 @@ def test_schema_enumerations_are_the_registries():
 
 def test_unknown_names_and_double_registration_are_one_line_errors():
     with pytest.raises(
-        IrbenchError, match=r"unknown model 'vit' \(expected one of: mer_vgg, resnet18, resnet50\)"
+        IrbenchError,
+        match=r"unknown model 'vit' \(expected one of: mer_vgg, resnet18, resnet50, spectrogram_linear\)",
     ):
         MODELS.get("vit")
     reg = Registry("thing", "irbench.probes")
