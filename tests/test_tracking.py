@@ -1,3 +1,6 @@
+import shutil
+import time
+
 import mlflow
 import pytest
 
@@ -8,6 +11,7 @@ from irbench.tracking import flatten, mirror, tracking_uri
 @pytest.fixture
 def settings(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)  # jobs and the MLflow UI run in the project
     return {
         "enabled": True,
         "tracking_uri": "sqlite:///mlruns/mlflow.db",
@@ -55,6 +59,69 @@ def test_parent_per_variant_child_per_seed_with_tags_metrics_and_artifacts(tmp_p
     assert child.data.metrics["eval/acc_clean"] == 0.9
     assert [m.step for m in client.get_metric_history(ids[0], "train/train_loss")] == [1, 2]
     assert [a.path for a in client.list_artifacts(ids[0], "train")] == ["train/curve.txt"]
+
+
+def _log_seed(settings, workdir, seed, **kw):
+    art = workdir / f"record{seed}.json"
+    art.write_text("{}")
+    messages = []
+    run_id = mirror(
+        settings,
+        RunKey("vision", "toy", "standard", seed, "abc"),
+        artifacts=[art],
+        workdir=workdir,
+        log=messages.append,
+        **kw,
+    )
+    assert run_id, messages
+    return run_id
+
+
+def test_runs_carry_real_times_and_the_parent_the_mean_and_std_over_seeds(tmp_path, settings):
+    began = time.time() - 100
+    history = [{"epoch": e, "train_loss": 1.0 / e, "epoch_s": 30.0} for e in (1, 2, 3)]
+    ids = [
+        _log_seed(settings, tmp_path, seed, metrics={"acc": acc}, history=history, started_at=began)
+        for seed, acc in ((0, 0.4), (1, 0.6))
+    ]
+    client = mlflow.MlflowClient(tracking_uri(settings, tmp_path))
+    child = client.get_run(ids[0])
+    assert abs(child.info.start_time - began * 1000) < 1000
+    assert child.info.end_time - child.info.start_time >= 99_000
+    stamps = [m.timestamp for m in client.get_metric_history(ids[0], "train/train_loss")]
+    assert stamps == [child.info.start_time + k * 30_000 for k in (1, 2, 3)]
+    parent = client.get_run(child.data.tags["mlflow.parentRunId"])
+    assert parent.data.metrics["train/acc_mean"] == pytest.approx(0.5)
+    assert parent.data.metrics["train/acc_std"] == pytest.approx(0.1414, abs=1e-4)
+    assert parent.data.metrics["train/acc_n_seeds"] == 2
+    assert parent.info.end_time >= child.info.end_time > parent.info.start_time
+    exp = client.get_experiment_by_name("vision")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_artifacts_follow_a_moved_project(tmp_path, settings, monkeypatch):
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    first = _log_seed(settings, old, 0)
+    client = mlflow.MlflowClient(tracking_uri(settings, old))
+    assert client.get_experiment_by_name("vision").artifact_location == "mlruns/artifacts/vision"
+    shutil.copytree(old, new)
+    shutil.rmtree(old)
+    second = _log_seed(settings, new, 1)
+    assert not old.exists()
+    monkeypatch.chdir(new)  # the MLflow UI runs in the project, as the README says
+    client = mlflow.MlflowClient(tracking_uri(settings, new))
+    for run_id, name in ((first, "record0.json"), (second, "record1.json")):
+        assert [a.path for a in client.list_artifacts(run_id, "train")] == [f"train/{name}"]
+        assert (new / client.get_run(run_id).info.artifact_uri / "train" / name).is_file()
+
+
+def test_an_absolute_artifact_location_of_an_older_store_is_made_relative(tmp_path, settings):
+    client = mlflow.MlflowClient(tracking_uri(settings, tmp_path))
+    client.create_experiment("vision", artifact_location=(tmp_path / "elsewhere").as_uri())
+    run_id = _log_seed(settings, tmp_path, 0)
+    assert client.get_run(run_id).info.artifact_uri.startswith("mlruns/artifacts/vision/")
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_failing_tracking_reports_and_returns_none(tmp_path, settings, monkeypatch):

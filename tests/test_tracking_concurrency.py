@@ -67,9 +67,13 @@ def _check_nothing_lost(client: mlflow.MlflowClient, run_ids: list[str | None]) 
         assert child.data.params["seed"] == child.data.tags["seed"]
         files = [f.path for f in client.list_artifacts(child.info.run_id, "train")]
         assert files == [f"train/record{child.data.tags['seed']}.json"]
+    # the parent's summary is the one over all seeds, whatever order the jobs logged in
+    assert parents[0].data.metrics["train/wall_s_n_seeds"] == N_JOBS
+    assert parents[0].data.metrics["train/wall_s_mean"] == pytest.approx(1.0 + (N_JOBS - 1) / 2)
 
 
-def test_four_jobs_at_once_to_sqlite_lose_nothing(tmp_path):
+def test_four_jobs_at_once_to_sqlite_lose_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # artifact locations are relative to the project
     ids = _run_concurrently(tmp_path, None)
     _check_nothing_lost(mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"), ids)
 

@@ -80,6 +80,7 @@ def publish(
         artifacts=[output, *artifacts],
         stage=stage,
         log=log,
+        started_at=time.time() - (time.perf_counter() - started),
     )
     return record
 

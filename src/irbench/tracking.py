@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -59,8 +60,14 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _get_or_create(client, experiment_id: str, key: str, name: str, tags: dict[str, str], parent_id=None):
-    """The run tagged irbench.key == key, created if absent.
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def _get_or_create(
+    client, experiment_id: str, key: str, name: str, tags: dict[str, str], start_ms: int, parent_id=None
+):
+    """The run tagged irbench.key == key, created (starting at `start_ms`) if absent.
 
     Safe without a lock (a tracking server): if concurrent jobs both create the run, all of them keep the
     earliest-created one and each deletes its own duplicate.
@@ -80,8 +87,8 @@ def _get_or_create(client, experiment_id: str, key: str, name: str, tags: dict[s
     tags = {**tags, "irbench.key": key, "mlflow.runName": name}
     if parent_id:
         tags["mlflow.parentRunId"] = parent_id
-    mine = client.create_run(experiment_id, tags=tags, run_name=name).info.run_id
-    client.set_terminated(mine)
+    mine = client.create_run(experiment_id, start_time=start_ms, tags=tags, run_name=name).info.run_id
+    client.set_terminated(mine, end_time=start_ms)
     runs = existing()
     keep = runs[0].info.run_id if runs else mine
     if keep != mine:
@@ -89,22 +96,49 @@ def _get_or_create(client, experiment_id: str, key: str, name: str, tags: dict[s
     return keep
 
 
-def _experiment_id(client, name: str, artifact_root: Path, remote: bool) -> str:
-    """The study's experiment, created if absent (with a local artifact folder unless the store is a
-    server, which then stores artifacts itself)."""
+# What the MLflow 3 UI reads to open an experiment on its runs (model training), not on GenAI traces.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    prefix = "sqlite:///"
+    return Path(uri[len(prefix) :]) if uri.startswith(prefix) else None
+
+
+def _relocate(uri: str, experiment_id: str, location: str) -> None:
+    """Store `location` (a path relative to the project) as the experiment's artifact location.
+
+    MLflow's API makes every local location absolute, so a moved or copied project would keep writing
+    into the old folder; the SQLite store is updated directly (it holds nothing else of ours to break).
+    """
+    import sqlite3
+
+    with sqlite3.connect(_sqlite_path(uri)) as db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?",
+            (location, int(experiment_id)),
+        )
+
+
+def _experiment_id(client, uri: str, name: str, artifact_root: str, remote: bool) -> str:
+    """The study's experiment, created if absent: tagged as model training, and (unless the store is a
+    server, which stores artifacts itself) with artifacts under `artifact_root`/`name` relative to the
+    project. An experiment whose location is not that relative path (an older, absolute one) is re-pointed."""
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    try:
-        if remote:
-            return client.create_experiment(name)
-        artifact_root.mkdir(parents=True, exist_ok=True)
-        return client.create_experiment(name, artifact_location=(artifact_root / name).resolve().as_uri())
-    except Exception:  # another job created it first
+    if exp is None:
+        try:
+            client.create_experiment(name, tags=EXPERIMENT_KIND)
+        except Exception:  # another job created it first
+            if client.get_experiment_by_name(name) is None:
+                raise
         exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    if not remote and _sqlite_path(uri) is not None:
+        location = f"{artifact_root.rstrip('/')}/{name}"
+        if exp.artifact_location != location:
+            _relocate(uri, exp.experiment_id, location)
+    if exp.tags.get("mlflow.experimentKind") != EXPERIMENT_KIND["mlflow.experimentKind"]:
+        client.set_experiment_tag(exp.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
+    return exp.experiment_id
 
 
 def _server_down(uri: str, timeout: float = 5.0) -> str | None:
@@ -120,6 +154,60 @@ def _server_down(uri: str, timeout: float = 5.0) -> str | None:
         return f"{uri} does not answer ({exc})"
 
 
+def _history_metrics(history: Sequence[Mapping[str, float]], stage: str, start_ms: int, now_ms: int) -> list:
+    """Per-epoch metrics, each stamped with when its epoch ended (from the rows' `epoch_s`, else now)."""
+    from mlflow.entities import Metric
+
+    out, elapsed = [], 0.0
+    for row in history:
+        elapsed += float(row.get("epoch_s", 0.0))
+        stamp = min(start_ms + _ms(elapsed), now_ms) if "epoch_s" in row else now_ms
+        for name, value in row.items():
+            if name != "epoch" and isinstance(value, int | float):
+                out.append(Metric(f"{stage}/{name}", float(value), stamp, int(row["epoch"])))
+    return out
+
+
+def _summarise_parent(client, experiment_id: str, parent: str, names: Sequence[str], now_ms: int) -> None:
+    """Log to the parent run the mean and std (ddof 1) over its seeds of each of `names`, and the seeds'
+    span as its start and end time. The step is the number of seeds, so MLflow's latest value is the one
+    over the most seeds even when concurrent jobs log out of order."""
+    import numpy as np
+    from mlflow.entities import Metric
+
+    children = client.search_runs([experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
+    summary = []
+    for name in names:
+        values = [c.data.metrics[name] for c in children if name in c.data.metrics]
+        if values:
+            n = len(values)
+            summary.append(Metric(f"{name}_mean", float(np.mean(values)), now_ms, n))
+            if n > 1:
+                summary.append(Metric(f"{name}_std", float(np.std(values, ddof=1)), now_ms, n))
+            summary.append(Metric(f"{name}_n_seeds", float(n), now_ms, n))
+    if summary:
+        client.log_batch(parent, metrics=summary)
+    ends = [c.info.end_time for c in children if c.info.end_time]
+    if ends:
+        client.set_terminated(parent, end_time=max(ends))
+
+
+def _log_artifacts(
+    client, run_id: str, paths: Sequence[str | os.PathLike], stage: str, workdir: Path
+) -> None:
+    """Copy `paths` into the run's artifacts under `stage`; a relative artifact location is the project's."""
+    uri = client.get_run(run_id).info.artifact_uri
+    if "://" in uri or uri.startswith("/") or ":" in uri.split("/")[0]:
+        for path in paths:
+            client.log_artifact(run_id, str(path), artifact_path=stage)
+        return
+    from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+    repo = LocalArtifactRepository(str(workdir / uri))
+    for path in paths:
+        repo.log_artifact(str(path), artifact_path=stage)
+
+
 def mirror(
     settings: Mapping[str, Any],
     key: RunKey,
@@ -131,10 +219,14 @@ def mirror(
     stage: str = "train",
     log: Callable[[str], None] = print,
     workdir: str | os.PathLike = ".",
+    started_at: float | None = None,
 ) -> str | None:
-    """Log params, per-epoch history, final metrics, tags and artifacts to the seed's child run.
+    """Log params, per-epoch history, final metrics, tags and artifacts to the seed's child run, and the
+    mean and std over seeds of the final metrics to the variant's parent run.
 
-    Returns the run id, or None (after logging why) if tracking is disabled or MLflow fails.
+    `started_at` (Unix seconds, default now) is when the job's work began: a new run starts then, and every
+    run touched ends now. Returns the run id, or None (after logging why) if tracking is disabled or MLflow
+    fails.
     """
     if not settings.get("enabled", True):
         return None
@@ -143,6 +235,8 @@ def mirror(
         from filelock import FileLock
         from mlflow.entities import Metric, Param, RunTag
 
+        now_ms = _ms(time.time())
+        start_ms = min(_ms(started_at), now_ms) if started_at is not None else now_ms
         uri = tracking_uri(settings, workdir)
         tags = {
             "study": key.study,
@@ -155,29 +249,27 @@ def mirror(
         if down:
             raise ConnectionError(down)
         remote = uri.startswith(("http://", "https://"))
-        lock_dir = Path(workdir).resolve() / settings["artifact_root"]
+        root = Path(workdir).resolve()
+        lock_dir = root / settings["artifact_root"]
         lock_dir.mkdir(parents=True, exist_ok=True)
         # A local store is written under a file lock, which also covers store creation (concurrent first use
         # of one SQLite file races its schema migration); a server serialises writes itself.
         lock = nullcontext() if remote else FileLock(str(lock_dir / ".irbench.lock"), timeout=600)
         with lock:
             client = mlflow.MlflowClient(tracking_uri=uri)
-            exp = _experiment_id(client, key.study, lock_dir, remote)
-            parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags)
+            exp = _experiment_id(client, uri, key.study, settings["artifact_root"], remote)
+            parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags, start_ms)
             child = _get_or_create(
                 client,
                 exp,
                 key.child,
                 f"{key.dataset}/{key.variant}/seed{key.seed}",
                 {**tags, "seed": str(key.seed)},
+                start_ms,
                 parent_id=parent,
             )
-            step_metrics = []
-            for row in history or []:
-                for name, value in row.items():
-                    if name != "epoch" and isinstance(value, int | float):
-                        step_metrics.append(Metric(f"{stage}/{name}", float(value), 0, int(row["epoch"])))
-            final = [Metric(f"{stage}/{k}", float(v), 0, 0) for k, v in (metrics or {}).items()]
+            step_metrics = _history_metrics(history or [], stage, start_ms, now_ms)
+            final = [Metric(f"{stage}/{k}", float(v), now_ms, 0) for k, v in (metrics or {}).items()]
             existing = client.get_run(child).data.params
             new_params = {k: v for k, v in flatten(params or {}).items() if k not in existing}
             client.log_batch(
@@ -186,8 +278,9 @@ def mirror(
                 params=[Param(k, v[:6000]) for k, v in new_params.items()],
                 tags=[RunTag(f"irbench.{stage}_done", "true")],
             )
-            for path in artifacts:
-                client.log_artifact(child, str(path), artifact_path=stage)
+            _log_artifacts(client, child, artifacts, stage, root)
+            client.set_terminated(child, end_time=now_ms)
+            _summarise_parent(client, exp, parent, [m.key for m in final], now_ms)
         log(f"mlflow: logged {stage} to run {child} at {uri}")
         return child
     except Exception as exc:  # noqa: BLE001 - tracking must never lose a result

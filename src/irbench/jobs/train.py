@@ -65,4 +65,6 @@ def train_job(
             artifacts=[metrics_path, png],
             stage="train",
             log=log,
+            # a resumed run began when its first, killed attempt did
+            started_at=time.time() - result.info["wall_s"],
         )
