@@ -26,10 +26,10 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Light jobs run where Snakemake runs; on a cluster, data preparation, training and evaluation are submitted.
 localrules:
     all,
     report,
-    prepare_dataset,
     aggregate,
     report_page,
     seed_figure,

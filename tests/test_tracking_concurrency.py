@@ -4,12 +4,7 @@ that is down costs the job nothing but a log line."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -18,6 +13,8 @@ import pytest
 
 from irbench.records import RunKey
 from irbench.tracking import mirror
+
+from .services import free_port, mlflow_server
 
 SETTINGS = {
     "enabled": True,
@@ -78,51 +75,11 @@ def test_four_jobs_at_once_to_sqlite_lose_nothing(tmp_path, monkeypatch):
     _check_nothing_lost(mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"), ids)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    """A real `mlflow server` on 127.0.0.1, waited for on /health and stopped by its own process id."""
-    port = _free_port()
-    uri = f"http://127.0.0.1:{port}"
-    cmd = [
-        str(Path(sys.executable).parent / "mlflow"),
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--backend-store-uri",
-        f"sqlite:///{tmp_path / 'server.db'}",
-        "--artifacts-destination",
-        str(tmp_path / "server-artifacts"),
-    ]
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
-    )
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"mlflow server did not come up on {uri}")
-            time.sleep(0.5)
+    """A real `mlflow server` on 127.0.0.1, stopped by its own process id."""
+    with mlflow_server(tmp_path) as uri:
         yield uri
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
 def test_four_jobs_at_once_to_a_tracking_server_lose_nothing(tmp_path, server):
@@ -134,7 +91,7 @@ def test_four_jobs_at_once_to_a_tracking_server_lose_nothing(tmp_path, server):
 
 
 def test_a_tracking_server_that_is_down_costs_a_log_line(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     lines: list[str] = []
     t0 = time.perf_counter()
     out = mirror(

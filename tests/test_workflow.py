@@ -9,7 +9,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import mlflow
@@ -19,6 +21,7 @@ import torch
 import yaml
 
 from .conftest import ROOT
+from .services import local_slurm, mlflow_server, slurm_unavailable
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -127,7 +130,7 @@ def smk(cwd: Path, *args: str, **kw) -> subprocess.CompletedProcess:
 
 def planned(cwd: Path, *args: str) -> dict[str, int]:
     """Job counts per rule that a dry run plans (empty when there is nothing to do)."""
-    out = smk(cwd, "-n", "--quiet", "rules", *args)
+    out = smk(cwd, *args, "-n", "--quiet", "rules")
     text = out.stdout + out.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", text, flags=re.M))
     counts.pop("total", None)
@@ -479,6 +482,95 @@ def test_slurm_profile_plans_the_jobs(done):
     assert re.search(r"^evaluate\s+26$", text, flags=re.M), text
 
 
+SLURM_TARGETS = [
+    "results/vision/eval/synthetic_shapes/standard/seed0.json",
+    "results/vision/eval/synthetic_shapes/l2_robust/seed0.json",
+    "results/mer/eval/synthetic_mer/A2E/seed0.json",
+]
+
+
+def _sacct_jobs(env: dict[str, str]) -> list[dict[str, str]]:
+    """Every job the cluster's accounting knows: id, state, partition and the rule from its comment."""
+    out = run(
+        Path("."), "sacct", "-X", "-n", "-P", "-a", "--format=JobIDRaw,State,Partition,Comment", env=env
+    )
+    jobs = []
+    for line in out.stdout.splitlines():
+        job_id, state, partition, comment = line.split("|", 3)
+        rule = re.match(r"rule_(\w+?)(_wildcards_|$)", comment)
+        jobs.append({"id": job_id, "state": state, "partition": partition, "rule": rule and rule.group(1)})
+    return jobs
+
+
+def _runs_by_name(client: mlflow.MlflowClient, study: str) -> dict[str, tuple[str | None, dict]]:
+    """run name -> (its parent's name, its metrics) in the study's experiment."""
+    runs = client.search_runs([client.get_experiment_by_name(study).experiment_id])
+    names = {r.info.run_id: r.info.run_name for r in runs}
+    return {r.info.run_name: (names.get(r.data.tags.get("mlflow.parentRunId")), r.data.metrics) for r in runs}
+
+
+def test_slurm_cluster_runs_every_job_through_sbatch_and_logs_to_a_tracking_server(done, tmp_path):
+    """The SLURM profile on a real single-node cluster (tests/services.py), jobs logging to a real
+    `mlflow server`: every train/evaluate job goes through sbatch, and the numbers and the MLflow nesting
+    are the local run's."""
+    why = slurm_unavailable()
+    if why:
+        pytest.skip(f"no local SLURM cluster: {why}")
+    project = make_project(tmp_path / "project")
+    plan = planned(project, *SLURM_TARGETS)
+    assert plan == {"prepare_dataset": 2, "train": 3, "evaluate": 3}, plan
+    cluster_dir = Path(tempfile.mkdtemp(prefix="irbench-slurm-"))
+    try:
+        with mlflow_server(tmp_path / "mlflow") as uri, local_slurm(cluster_dir) as slurm_env:
+            env = {**_env(), "SLURM_CONF": slurm_env["SLURM_CONF"], "MLFLOW_TRACKING_URI": uri}
+            # the profile as shipped; one thread per job as in the local run, so the numbers can be equal
+            run(
+                project,
+                str(BIN / "snakemake"),
+                "--profile",
+                "profiles/slurm",
+                "--set-threads",
+                "train=1",
+                "evaluate=1",
+                "--slurm-init-seconds-before-status-checks",
+                "1",
+                *SLURM_TARGETS,
+                env=env,
+            )
+            jobs = _sacct_jobs(env)
+            client = mlflow.MlflowClient(uri)
+            served = {study: _runs_by_name(client, study) for study in ("vision", "mer")}
+    finally:
+        shutil.rmtree(cluster_dir, ignore_errors=True)
+    # every planned job went through sbatch, in the profile's partition, and completed
+    assert Counter(j["rule"] for j in jobs) == plan, jobs
+    partition = {"prepare_dataset": "cpu", "train": "gpu", "evaluate": "gpu"}
+    assert all(j["state"] == "COMPLETED" and j["partition"] == partition[j["rule"]] for j in jobs), jobs
+    for target in SLURM_TARGETS:
+        here, local = (json.loads((p / target).read_text())["metrics"] for p in (project, done))
+        assert here == local, target
+        model = target.replace("/eval/", "/models/").replace(".json", ".pt")
+        a, b = (torch.load(p / model, map_location="cpu", weights_only=False) for p in (project, done))
+        state_a, state_b = (m["state_dict"] if "state_dict" in m else m for m in (a, b))
+        assert all(torch.equal(state_a[k], state_b[k]) for k in state_b), model
+    local_client = mlflow.MlflowClient(f"sqlite:///{done / 'mlruns' / 'mlflow.db'}")
+    for study, runs in served.items():
+        local = _runs_by_name(local_client, study)
+        for name, (parent, _) in runs.items():
+            assert local[name][0] == parent, name  # the same nesting: variant parent, seed child
+    assert sorted(served["vision"]) == [
+        "synthetic_shapes/l2_robust",
+        "synthetic_shapes/l2_robust/seed0",
+        "synthetic_shapes/standard",
+        "synthetic_shapes/standard/seed0",
+    ]
+    record = json.loads((project / SLURM_TARGETS[0]).read_text())["metrics"]
+    assert served["vision"]["synthetic_shapes/standard/seed0"][1]["eval/acc_clean"] == record["acc_clean"]
+    assert served["vision"]["synthetic_shapes/standard"][1]["eval/acc_clean_mean"] == record["acc_clean"]
+    assert served["vision"]["synthetic_shapes/standard"][1]["eval/acc_clean_n_seeds"] == 1
+    assert "train/train_loss" in served["mer"]["synthetic_mer/A2E/seed0"][1]
+
+
 def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     project = make_project(tmp_path / "p")
     run(project, "git", "init", "-q")
@@ -505,6 +597,16 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     (project / "overlay.yaml").write_text("{}\n")
     shows = run(project, str(BIN / "dvc"), "metrics", "show").stdout
     assert "acc_clean" in shows
+    # `dvc plots show`: per study, one line per dataset/variant (colour) and seed (its own line)
+    plots = json.loads(run(project, str(BIN / "dvc"), "plots", "show", "--json").stdout)["data"]
+    for study in ("vision", "mer", "lime"):
+        (spec,) = plots[f"results/tables/{study}_curves.csv"]
+        content = spec["content"]
+        encoding = content["encoding"]
+        assert encoding["color"]["field"] == "model" and encoding["detail"]["field"] == "run"
+        lines = {(r["dataset"], r["variant"], r["seed"]) for r in content["data"]["values"]}
+        trained = {p.parts[-3:] for p in (project / f"results/{study}/models").rglob("seed*.json")}
+        assert lines == {(d, v, s.removeprefix("seed").removesuffix(".json")) for d, v, s in trained}
     shutil.rmtree(project / "results/vision/models")
     run(project, str(BIN / "dvc"), "checkout")
     assert (project / "results/vision/models/synthetic_shapes/standard/seed0.pt").exists()
