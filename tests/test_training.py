@@ -177,3 +177,86 @@ def test_drop_last_leaves_out_the_smaller_last_batch(tiny_dataset, monkeypatch):
     steps.clear()
     train_variant(tiny_dataset, {**spec, "train": {**spec["train"], "drop_last": True}}, seed=0, log=_quiet)
     assert len(steps) == n // 64
+
+
+SYNCS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__")
+
+
+def _count_host_syncs(monkeypatch) -> list[str]:
+    """Record every Tensor method that copies a value to the host (a synchronisation on CUDA)."""
+    calls: list[str] = []
+    for name in SYNCS:
+        real = getattr(torch.Tensor, name)
+
+        def counted(self, *a, _real=real, _name=name, **k):
+            calls.append(_name)
+            return _real(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("objective", ["standard", "adversarial"])
+def test_an_epoch_synchronises_with_the_host_a_fixed_number_of_times_not_per_step(
+    tiny_dataset, monkeypatch, objective
+):
+    """Doubling the steps of an epoch adds no host synchronisation: the loop keeps its sums on the device."""
+    spec = ADV if objective == "adversarial" else SPEC
+    counts = []
+    for batch in (64, 32):  # 9 then 17 steps per epoch
+        train = {**spec["train"], "epochs": 1, "batch_size": batch, "val_fraction": 0}
+        calls = _count_host_syncs(monkeypatch)
+        train_variant(tiny_dataset, {**spec, "train": train}, seed=0, log=_quiet)
+        counts.append(len(calls))
+        monkeypatch.undo()
+    assert counts[0] == counts[1] and counts[0] <= 5, counts
+
+
+def test_checkpoints_hold_the_cuda_generator_state_and_restore_it_where_cuda_is(monkeypatch):
+    from irbench.training import rng_state, set_rng_state
+
+    assert rng_state()["cuda_rng"] is None  # this machine: no CUDA
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [torch.tensor([7], dtype=torch.uint8)])
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    state = rng_state()
+    assert state["cuda_rng"][0].tolist() == [7]
+    set_rng_state(state)
+    assert restored == [state["cuda_rng"]]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    set_rng_state(state)  # a GPU run's checkpoint resumed on a CPU: the CUDA state is left alone
+    assert len(restored) == 1
+
+
+def test_a_checkpoint_written_by_training_carries_both_generator_states(tiny_dataset, tmp_path):
+    ckpt = tmp_path / "ckpt.pt"
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_epoch_two(row):
+        if row["epoch"] == 2:  # epoch 1's checkpoint is written; stop before epoch 2's
+            raise Stop
+
+    spec = {**SPEC, "train": {**SPEC["train"], "epochs": 2}}
+    with pytest.raises(Stop):
+        train_variant(
+            tiny_dataset, spec, seed=0, checkpoint_path=ckpt, on_epoch=stop_in_epoch_two, log=_quiet
+        )
+    state = torch.load(ckpt, weights_only=False)
+    assert state["epoch"] == 0 and state["torch_rng"].dtype == torch.uint8
+    assert "cuda_rng" in state and state["cuda_rng"] is None  # CPU here; on CUDA the per-device states
+
+
+def test_compiled_training_step_matches_eager(tiny_dataset):
+    """`train.compile` (here the aot_eager backend: graph capture and AOT autograd without a C++ build)
+    trains the same model as eager execution, and the weights keep their uncompiled names."""
+    spec = {**SPEC, "train": {**SPEC["train"], "epochs": 1, "val_fraction": 0}}
+    eager = train_variant(tiny_dataset, spec, seed=0, log=_quiet)
+    comp = train_variant(
+        tiny_dataset, {**spec, "train": {**spec["train"], "compile": "aot_eager"}}, seed=0, log=_quiet
+    )
+    assert comp.state_dict.keys() == eager.state_dict.keys()
+    for k, v in eager.state_dict.items():
+        assert torch.allclose(comp.state_dict[k].float(), v.float(), atol=1e-4, rtol=1e-3), k

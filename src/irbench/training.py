@@ -77,17 +77,46 @@ def _scheduler(
 ) -> torch.optim.lr_scheduler.LRScheduler:
     """The learning-rate schedule; `onecycle` is stepped per batch (PER_BATCH), the others per epoch."""
     if t["schedule"] == "onecycle":
+        total = t["epochs"] * steps_per_epoch
+        # torch divides by the warm-up's length in steps minus one: give very short runs 1.5 steps of it
+        warmup = min(max(t.get("warmup_fraction", 0.25), 1.5 / total), 1 - 0.5 / total)
         return torch.optim.lr_scheduler.OneCycleLR(
             opt,
             max_lr=t["lr"],
-            total_steps=t["epochs"] * steps_per_epoch,
-            pct_start=t.get("warmup_fraction", 0.25),
+            total_steps=total,
+            pct_start=warmup,
             anneal_strategy="linear",
             cycle_momentum=False,
         )
     if t["schedule"] == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t["epochs"])
     return torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+
+
+def rng_state() -> dict[str, Any]:
+    """The global CPU and (where present) CUDA generator states, for a checkpoint."""
+    return {"torch_rng": torch.get_rng_state(), "cuda_rng": _cuda_rng_get()}
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what `rng_state` saved; a CUDA state is restored only where CUDA is (a CPU resume of a GPU
+    run keeps its CPU stream)."""
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+
+def _cuda_rng_get() -> list[torch.Tensor] | None:
+    return torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+
+
+def compiled(model: nn.Module, setting: bool | str | None) -> nn.Module:
+    """The model the training step calls: `torch.compile`d when `train.compile` asks for it (true:
+    inductor, or a backend name). The uncompiled module keeps the weights, so checkpoints and state dicts
+    are the same either way."""
+    if not setting:
+        return model
+    return torch.compile(model, backend="inductor" if setting is True else setting)
 
 
 def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: torch.Generator) -> dict:
@@ -168,6 +197,7 @@ def train_variant(
     per_batch = t["schedule"] == "onecycle"
     kind = OBJECTIVES.get(spec["objective"])
     objective = kind.build(spec, gen)
+    step_model = compiled(model, t.get("compile"))
     history: list[dict[str, float]] = []
     best = {"score": -1.0, "epoch": -1, "state": None}
     start_epoch = 0
@@ -182,7 +212,7 @@ def train_variant(
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             gen.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])
+            set_rng_state(state)
             history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
             before = float(state.get("elapsed_s", 0.0))
             log(f"resuming from {ckpt} after epoch {state['epoch'] + 1} ({before:.1f} s of training kept)")
@@ -196,7 +226,10 @@ def train_variant(
         t0 = time.perf_counter()
         model.train()
         perm = torch.randperm(len(train), generator=gen).to(dev)
-        loss_sum, correct, seen, lrs = 0.0, 0, 0, []
+        # sums stay on the device: no host synchronisation per step, one at the end of the epoch
+        loss_sum, correct = torch.zeros((), device=dev), torch.zeros((), device=dev)
+        bad_step, bad_loss = torch.full((), -1, device=dev), torch.zeros((), device=dev)  # first non-finite
+        seen, lrs = 0, []
         # drop_last (the MER reference's loaders): a last, smaller batch is left out of the epoch
         usable = len(train) - (len(train) % t["batch_size"] if t.get("drop_last") else 0)
         for i in range(0, usable, t["batch_size"]):
@@ -210,33 +243,36 @@ def train_variant(
             else:
                 xb = to_unit(augment(train.x[idx], t["augment"], gen))
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                loss, out = objective(model, xb, yb, epoch, **kwargs)
-            if not torch.isfinite(loss):
-                raise IrbenchError(
-                    f"training diverged: loss is {loss.item()} at epoch {epoch + 1}, step "
-                    f"{i // t['batch_size'] + 1} (lower train.lr or check the data)"
-                )
+                loss, out = objective(step_model, xb, yb, epoch, **kwargs)
+            first_bad = (bad_step < 0) & ~torch.isfinite(loss.detach())
+            bad_step = torch.where(first_bad, i // t["batch_size"] + 1, bad_step)
+            bad_loss = torch.where(first_bad, loss.detach().float(), bad_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             lrs.append(opt.param_groups[0]["lr"])
             opt.step()
             second = objective.second_step  # e.g. MER's adversarial step every 5th epoch
-            extra = second(model, xb, yb, epoch) if second is not None else None
+            extra = second(step_model, xb, yb, epoch) if second is not None else None
             if extra is not None:
                 opt.zero_grad(set_to_none=True)
                 extra.backward()
                 opt.step()
             if per_batch:
                 sched.step()
-            loss_sum += loss.item() * len(idx)
+            loss_sum += loss.detach().float() * len(idx)
             if not regression:
-                correct += (out.argmax(1) == yb).sum().item()
+                correct += (out.detach().argmax(1) == yb).sum()
             seen += len(idx)
+        if bad_step.item() >= 0:  # checked once per epoch; the epoch's checkpoint is not written
+            raise IrbenchError(
+                f"training diverged: loss is {bad_loss.item()} at epoch {epoch + 1}, step "
+                f"{bad_step.item()} (lower train.lr or check the data)"
+            )
         if not per_batch:
             sched.step()
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen}
+        row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / seen}
         if not regression:
-            row["train_acc"] = correct / seen
+            row["train_acc"] = correct.item() / seen
         if val is not None:
             row.update(validate(model, val, spec, gen))
         row["lr"] = sum(lrs) / len(lrs)  # the mean rate this epoch's batches trained with
@@ -257,7 +293,7 @@ def train_variant(
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
                     "generator": gen.get_state(),
-                    "torch_rng": torch.get_rng_state(),
+                    **rng_state(),
                     "history": history,
                     "best": best,
                     "elapsed_s": before + time.perf_counter() - started,

@@ -226,7 +226,10 @@ def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, fl
             ctx.log(f"probe {key}: skipped (the test split has no {', '.join(missing)})")
             continue
         ctx.generator = seed_everything(ctx.seed)
-        out = probe.run(ctx, spec[key])
+        # evaluation is float32 whatever the caller's autocast (training may use bf16): attacks and
+        # attributions need full-precision gradients, and the numbers must not depend on the device's habits
+        with torch.autocast(ctx.device.type, enabled=False):
+            out = probe.run(ctx, spec[key])
         ctx.outputs[key] = out
         metrics.update(out.metrics)
         if out.data is not None:
