@@ -65,21 +65,27 @@ def _ms(seconds: float) -> int:
 
 
 def _get_or_create(
-    client, experiment_id: str, key: str, name: str, tags: dict[str, str], start_ms: int, parent_id=None
+    client,
+    experiment_id: str,
+    key: str,
+    name: str,
+    tags: dict[str, str],
+    start_ms: int | None,
+    parent_id=None,
 ):
-    """The run tagged irbench.key == key, created (starting at `start_ms`) if absent.
+    """The run tagged irbench.key == key, created if absent, starting at `start_ms` (None: now).
 
     Safe without a lock (a tracking server): if concurrent jobs both create the run, all of them keep the
-    earliest-created one and each deletes its own duplicate.
+    earliest-created one and each deletes its own duplicate. That needs start times in creation order, so
+    a run that concurrent jobs may create (a parent) starts when it is created (`start_ms` None); a seed's
+    run, created by one job at a time, starts when its job's work began.
     """
 
     def existing() -> list:
-        return client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`irbench.key` = '{key}'",
-            order_by=["attributes.start_time ASC"],
-            max_results=20,
+        runs = client.search_runs(
+            [experiment_id], filter_string=f"tags.`irbench.key` = '{key}'", max_results=20
         )
+        return sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id))  # ties: the same everywhere
 
     found = existing()
     if found:
@@ -87,12 +93,12 @@ def _get_or_create(
     tags = {**tags, "irbench.key": key, "mlflow.runName": name}
     if parent_id:
         tags["mlflow.parentRunId"] = parent_id
-    mine = client.create_run(experiment_id, start_time=start_ms, tags=tags, run_name=name).info.run_id
-    client.set_terminated(mine, end_time=start_ms)
+    run = client.create_run(experiment_id, start_time=start_ms, tags=tags, run_name=name).info
+    client.set_terminated(run.run_id, end_time=run.start_time)
     runs = existing()
-    keep = runs[0].info.run_id if runs else mine
-    if keep != mine:
-        client.delete_run(mine)
+    keep = runs[0].info.run_id if runs else run.run_id
+    if keep != run.run_id:
+        client.delete_run(run.run_id)
     return keep
 
 
@@ -169,8 +175,8 @@ def _history_metrics(history: Sequence[Mapping[str, float]], stage: str, start_m
 
 
 def _summarise_parent(client, experiment_id: str, parent: str, names: Sequence[str], now_ms: int) -> None:
-    """Log to the parent run the mean and std (ddof 1) over its seeds of each of `names`, and the seeds'
-    span as its start and end time. The step is the number of seeds, so MLflow's latest value is the one
+    """Log to the parent run the mean and std (ddof 1) over its seeds of each of `names`, and end it when
+    its last seed's run ended. The step is the number of seeds, so MLflow's latest value is the one
     over the most seeds even when concurrent jobs log out of order."""
     import numpy as np
     from mlflow.entities import Metric
@@ -258,7 +264,7 @@ def mirror(
         with lock:
             client = mlflow.MlflowClient(tracking_uri=uri)
             exp = _experiment_id(client, uri, key.study, settings["artifact_root"], remote)
-            parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags, start_ms)
+            parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags, None)
             child = _get_or_create(
                 client,
                 exp,
@@ -279,7 +285,7 @@ def mirror(
                 tags=[RunTag(f"irbench.{stage}_done", "true")],
             )
             _log_artifacts(client, child, artifacts, stage, root)
-            client.set_terminated(child, end_time=now_ms)
+            client.set_terminated(child, end_time=_ms(time.time()))  # after its parent was created
             _summarise_parent(client, exp, parent, [m.key for m in final], now_ms)
         log(f"mlflow: logged {stage} to run {child} at {uri}")
         return child
