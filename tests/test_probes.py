@@ -197,3 +197,30 @@ def test_a_regression_sweep_reports_the_eps_that_costs_a_given_drop_in_correlati
     bare = probe_context(model, x, y, task="regression", meta={"n_emotions": 3}, spec_root=spec)
     alone = sweep_run(bare, spec["sweep"]).metrics
     assert alone["eps_drop_0.05"] == metrics["eps_drop_0.05"]
+
+
+def test_probes_run_in_float32_inside_a_callers_bf16_autocast():
+    """Training may run under bf16 autocast; a probe called inside it still computes in float32."""
+    torch.manual_seed(0)
+
+    class Recording(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Flatten(), nn.Linear(48, 3))
+            self.dtypes: set[torch.dtype] = set()
+
+        def forward(self, x):
+            out = self.net(x)
+            self.dtypes.add(out.dtype)
+            return out
+
+    model = Recording()
+    x = torch.rand(40, 3, 4, 4)
+    y = model(x).argmax(1)
+    spec = {"clean": {}, "attacks": {"a": {"method": "pgd", "norm": "linf", "eps": 0.1, "steps": 2}}}
+    plain, _, _ = run_probes(probe_context(model, x, y), spec)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model(x).dtype == torch.bfloat16  # the caller's autocast does act on this model
+        model.dtypes.clear()
+        inside, _, _ = run_probes(probe_context(model, x, y), spec)
+    assert model.dtypes == {torch.float32} and inside == plain

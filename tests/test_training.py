@@ -34,6 +34,21 @@ def _quiet(_):
     pass
 
 
+def _interrupted(dataset, spec, *, seed, ckpt, after_epoch: int) -> None:
+    """Train until the end of `after_epoch`, as a job killed there would (its checkpoint is the previous
+    epoch's: the callback runs before the epoch's checkpoint is written)."""
+
+    class Killed(Exception):
+        pass
+
+    def kill(row):
+        if row["epoch"] == after_epoch:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_variant(dataset, spec, seed=seed, checkpoint_path=ckpt, on_epoch=kill, log=_quiet)
+
+
 def test_training_learns_the_easy_shape_task(tiny_dataset):
     spec = {**SPEC, "train": {**SPEC["train"], "epochs": 8}}
     result = train_variant(tiny_dataset, spec, seed=0, log=_quiet)
@@ -56,17 +71,7 @@ def test_killed_job_resumes_from_its_checkpoint_with_identical_results(tiny_data
     full = train_variant(tiny_dataset, ADV, seed=3, log=_quiet)
     short = {**ADV, "train": {**ADV["train"], "epochs": 3}}
 
-    class Killed(Exception):
-        pass
-
-    def kill_after_two(row):
-        if row["epoch"] == 2:
-            raise Killed
-
-    try:
-        train_variant(tiny_dataset, short, seed=3, checkpoint_path=ckpt, on_epoch=kill_after_two, log=_quiet)
-    except Killed:
-        pass
+    _interrupted(tiny_dataset, short, seed=3, ckpt=ckpt, after_epoch=2)
     assert ckpt.exists()
     from irbench.io import load_torch
 
@@ -137,14 +142,7 @@ def test_onecycle_warms_up_and_decays_per_batch_and_resumes_identically(tiny_dat
     assert lrs[0] < lrs[1] and lrs[1] > lrs[2] > lrs[3] and max(lrs) < 0.05 and lrs[3] < 0.01
     ckpt = tmp_path / "c.pt"
 
-    def die_after_two(row):
-        if row["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    try:
-        train_variant(tiny_dataset, one, seed=0, checkpoint_path=ckpt, on_epoch=die_after_two, log=_quiet)
-    except KeyboardInterrupt:
-        pass
+    _interrupted(tiny_dataset, one, seed=0, ckpt=ckpt, after_epoch=2)
     resumed = train_variant(tiny_dataset, one, seed=0, checkpoint_path=ckpt, log=_quiet)
     assert [r["lr"] for r in resumed.history] == lrs  # the per-batch schedule resumes where it stopped
     for k, v in full.state_dict.items():
@@ -231,19 +229,8 @@ def test_checkpoints_hold_the_cuda_generator_state_and_restore_it_where_cuda_is(
 
 def test_a_checkpoint_written_by_training_carries_both_generator_states(tiny_dataset, tmp_path):
     ckpt = tmp_path / "ckpt.pt"
-
-    class Stop(Exception):
-        pass
-
-    def stop_in_epoch_two(row):
-        if row["epoch"] == 2:  # epoch 1's checkpoint is written; stop before epoch 2's
-            raise Stop
-
     spec = {**SPEC, "train": {**SPEC["train"], "epochs": 2}}
-    with pytest.raises(Stop):
-        train_variant(
-            tiny_dataset, spec, seed=0, checkpoint_path=ckpt, on_epoch=stop_in_epoch_two, log=_quiet
-        )
+    _interrupted(tiny_dataset, spec, seed=0, ckpt=ckpt, after_epoch=2)  # epoch 1's checkpoint is written
     state = torch.load(ckpt, weights_only=False)
     assert state["epoch"] == 0 and state["torch_rng"].dtype == torch.uint8
     assert "cuda_rng" in state and state["cuda_rng"] is None  # CPU here; on CUDA the per-device states
@@ -260,3 +247,23 @@ def test_compiled_training_step_matches_eager(tiny_dataset):
     assert comp.state_dict.keys() == eager.state_dict.keys()
     for k, v in eager.state_dict.items():
         assert torch.allclose(comp.state_dict[k].float(), v.float(), atol=1e-4, rtol=1e-3), k
+
+
+def test_onecycle_on_a_run_of_four_steps_trains(tiny_dataset):
+    """torch's OneCycleLR divides by the warm-up's steps minus one: 0.25 of 4 steps was a division by zero."""
+    n = len(load_split(tiny_dataset, "train", "cpu"))
+    train = {
+        **SPEC["train"],
+        "epochs": 2,
+        "batch_size": n // 2 + 1,
+        "val_fraction": 0,
+        "schedule": "onecycle",
+    }
+    result = train_variant(tiny_dataset, {**SPEC, "train": train}, seed=0, log=_quiet)
+    assert len(result.history) == 2 and result.history[0]["lr"] > 0
+
+
+def test_an_unknown_compile_backend_is_named_before_training(tiny_dataset):
+    train = {**SPEC["train"], "epochs": 1, "compile": "no_such_backend"}
+    with pytest.raises(IrbenchError, match=r"train.compile: unknown torch.compile backend 'no_such_backend'"):
+        train_variant(tiny_dataset, {**SPEC, "train": train}, seed=0, log=_quiet)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from irbench.records import RunKey
@@ -103,7 +104,7 @@ def _get_or_create(
 
 
 # What the MLflow 3 UI reads to open an experiment on its runs (model training), not on GenAI traces.
-EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -133,7 +134,7 @@ def _experiment_id(client, uri: str, name: str, artifact_root: str, remote: bool
     exp = client.get_experiment_by_name(name)
     if exp is None:
         try:
-            client.create_experiment(name, tags=EXPERIMENT_KIND)
+            client.create_experiment(name, tags={KIND_TAG: KIND})
         except Exception:  # another job created it first
             if client.get_experiment_by_name(name) is None:
                 raise
@@ -142,8 +143,8 @@ def _experiment_id(client, uri: str, name: str, artifact_root: str, remote: bool
         location = f"{artifact_root.rstrip('/')}/{name}"
         if exp.artifact_location != location:
             _relocate(uri, exp.experiment_id, location)
-    if exp.tags.get("mlflow.experimentKind") != EXPERIMENT_KIND["mlflow.experimentKind"]:
-        client.set_experiment_tag(exp.experiment_id, *next(iter(EXPERIMENT_KIND.items())))
+    if exp.tags.get(KIND_TAG) != KIND:
+        client.set_experiment_tag(exp.experiment_id, KIND_TAG, KIND)
     return exp.experiment_id
 
 
@@ -203,7 +204,7 @@ def _log_artifacts(
 ) -> None:
     """Copy `paths` into the run's artifacts under `stage`; a relative artifact location is the project's."""
     uri = client.get_run(run_id).info.artifact_uri
-    if "://" in uri or uri.startswith("/") or ":" in uri.split("/")[0]:
+    if urlparse(uri).scheme or Path(uri).is_absolute():  # a server's, or an older store's absolute one
         for path in paths:
             client.log_artifact(run_id, str(path), artifact_path=stage)
         return

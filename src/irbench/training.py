@@ -116,7 +116,13 @@ def compiled(model: nn.Module, setting: bool | str | None) -> nn.Module:
     are the same either way."""
     if not setting:
         return model
-    return torch.compile(model, backend="inductor" if setting is True else setting)
+    backend = "inductor" if setting is True else setting
+    known = torch._dynamo.list_backends(exclude_tags=())
+    if backend not in known:
+        raise IrbenchError(
+            f"train.compile: unknown torch.compile backend {backend!r} (expected one of {known})"
+        )
+    return torch.compile(model, backend=backend)
 
 
 def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: torch.Generator) -> dict:
