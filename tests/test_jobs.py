@@ -7,6 +7,7 @@ import torch
 from irbench.io import load_torch, read_json
 from irbench.jobs.evaluate import evaluate_job
 from irbench.jobs.train import train_job
+from irbench.probes import PROBES
 from irbench.records import RunKey
 
 from .test_training import SPEC as TRAIN_SPEC
@@ -63,6 +64,10 @@ def test_train_then_evaluate_write_one_record_and_one_artifacts_file(tiny_datase
     m = record["metrics"]
     assert {"acc_clean", "cue_following", "acc_linf", "ig_object_mass", "ig_deletion_auc"} <= set(m)
     assert 0 <= m["acc_linf"] <= m["acc_clean"] <= 1
+    # each probe's wall time, in the order the probes ran (where an evaluation's time goes)
+    assert list(record["probe_s"]) == [k for k in EVAL if k in PROBES] and all(
+        t >= 0 for t in record["probe_s"].values()
+    )
     artifacts = load_torch(artifacts_path)
     assert (
         set(artifacts["probes"]) == {"attributions"}

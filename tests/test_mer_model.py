@@ -60,6 +60,20 @@ def test_bim_regression_respects_eps_and_hurts_correlation():
     assert F.mse_loss(model(x), y) < 0.01
 
 
+def test_dropout_rate_is_configurable_and_the_paper_rate_by_default():
+    from irbench.models import build_model
+
+    rates = [
+        [
+            m.p
+            for m in build_model({"arch": "mer_vgg", **extra}, n_classes=0, in_channels=1).body
+            if isinstance(m, torch.nn.Dropout2d)
+        ]
+        for extra in ({}, {"dropout": 0.0})
+    ]
+    assert rates == [[0.3, 0.3], [0.0, 0.0]]
+
+
 def test_layers_and_initialisation_are_the_reference_codes():
     """Dropout only after the two pools (none before the 1x1 convolution); Kaiming-normal (fan_in, ReLU)
     weights: a conv's weight std is sqrt(2 / fan_in); zero linear biases."""

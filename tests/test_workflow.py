@@ -67,7 +67,11 @@ TINY = {
     "mer": {
         "model": {"width_factor": 0.125},
         "train": {"epochs": 2},
-        "variants": {"aA2E": {"attack": {"steps": 1}, "adv_every": 1}, "aA2B2E": {"attack": {"steps": 1}}},
+        "variants": {
+            "aA2E": {"attack": {"steps": 1}, "adv_every": 1},
+            "aA2B2E": {"attack": {"steps": 1}},
+            "linear": {"train": {"epochs": 2}},
+        },
         "evaluate": {"attacks": {"bim": {"steps": 2}, "ref": {"steps": 5}}, "sweep": {"eps": [0.01, 1.0]}},
     },
     "vision": {

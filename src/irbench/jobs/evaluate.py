@@ -63,6 +63,7 @@ def evaluate_job(
         "n_eval": len(ctx.scored),
         "n_classes": test.meta.get("n_classes"),  # the chance level the figures draw
         "eval_spec": dict(spec),
+        "probe_s": dict(ctx.seconds),  # each probe's wall time (s), in the order run
         **data_by_probe,
     }
     return publish(

@@ -7,7 +7,8 @@ reference), then global average pooling to a 256-d representation. Initialised a
 normal (fan_in, ReLU) convolution and linear weights, zero linear biases, BatchNorm at 1 and 0 (the
 convolutions have no bias: BatchNorm follows each). Heads: `a2e`, Linear(256, 8); `bottleneck`,
 Linear(256, 7) then Linear(7, 8) with no nonlinearity between (A2M2E trains the 7 units on the
-mid-level features, A2B2E leaves them free). `width` scales every channel count (1.0 = the paper's).
+mid-level features, A2B2E leaves them free). `width` scales every channel count (1.0 = the paper's);
+`dropout` is the Dropout2d rate (0.3 = the paper's).
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ class MERNet(nn.Module):
 
 
 def _build(spec: Mapping[str, Any], *, n_classes: int = 0, in_channels: int = 1) -> nn.Module:
-    return MERNet(head=spec.get("head", "a2e"), width=spec.get("width_factor", 1.0))
+    return MERNet(
+        head=spec.get("head", "a2e"), width=spec.get("width_factor", 1.0), dropout=spec.get("dropout", 0.3)
+    )
 
 
 register(
@@ -108,6 +111,12 @@ register(
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "description": "expected a positive number (mer_vgg channels)",
+            },
+            "dropout": {
+                "type": "number",
+                "minimum": 0,
+                "exclusiveMaximum": 1,
+                "description": "expected a rate in [0, 1) (mer_vgg Dropout2d)",
             },
         },
     )

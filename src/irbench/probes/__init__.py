@@ -12,6 +12,7 @@ adding or removing one probe never changes another's numbers.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +130,7 @@ class ProbeContext:
     inputs: Mapping[str, str] = field(default_factory=dict)  # extra input files by name
     outputs: dict[str, ProbeOutput] = field(default_factory=dict)  # earlier probes' outputs by key
     log: Callable[[str], None] = print
+    seconds: dict[str, float] = field(default_factory=dict)  # each probe's wall time, in the order run
 
 
 @dataclass
@@ -211,7 +213,8 @@ def configured(spec: Mapping[str, Any]) -> list[str]:
 
 
 def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any], dict]:
-    """Run the probes `spec` names on `ctx`; returns (metrics, data by probe key, artifacts by probe key)."""
+    """Run the probes `spec` names on `ctx`; returns (metrics, data by probe key, artifacts by probe key).
+    Each probe's wall time goes to `ctx.seconds` and the log (where an evaluation's time goes)."""
     metrics: dict[str, float] = {}
     data: dict[str, Any] = {}
     artifacts: dict[str, Any] = {}
@@ -226,10 +229,13 @@ def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, fl
             ctx.log(f"probe {key}: skipped (the test split has no {', '.join(missing)})")
             continue
         ctx.generator = seed_everything(ctx.seed)
+        t0 = time.perf_counter()
         # evaluation is float32 whatever the caller's autocast (training may use bf16): attacks and
         # attributions need full-precision gradients, and the numbers must not depend on the device's habits
         with torch.autocast(ctx.device.type, enabled=False):
             out = probe.run(ctx, spec[key])
+        ctx.seconds[key] = round(time.perf_counter() - t0, 2)
+        ctx.log(f"probe {key}: {ctx.seconds[key]:.1f} s")
         ctx.outputs[key] = out
         metrics.update(out.metrics)
         if out.data is not None:
