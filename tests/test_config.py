@@ -136,6 +136,22 @@ def test_a_study_may_have_its_own_seeds_and_paper_scale_gives_mer_ten():
         resolve(cfg)
 
 
+def test_the_linear_baseline_trains_to_convergence_at_either_scale_and_quick_mer_drops_no_channels():
+    quick, paper = load(ROOT / "params.yaml"), resolve(_raw(scale="paper"))
+    for cfg in (quick, paper):
+        linear = train_spec(cfg, "mer", "linear", "synthetic_mer")["train"]
+        assert (linear["epochs"], linear["patience"], linear["lr"]) == (199, 20, 0.01)
+    assert train_spec(quick, "mer", "A2E")["train"]["epochs"] == 16
+    assert train_spec(quick, "mer", "A2E")["model"]["dropout"] == 0.0
+    assert "dropout" not in train_spec(paper, "mer", "A2E")["model"]  # the paper's 0.3
+    assert quick["datasets"]["synthetic_mer"]["n_clips"] == 360  # the reference's 288/36/36 split
+    bad = _raw()
+    bad["mer"] = copy.deepcopy(bad["mer"])
+    bad["mer"]["model"]["dropout"] = 1.0
+    with pytest.raises(IrbenchError, match=r"dropout.*\[0, 1\)"):
+        resolve(bad)
+
+
 def test_soundtracks_dataset_needs_a_known_midlevel_targets_choice():
     cfg = _raw()
     cfg["datasets"] = copy.deepcopy(cfg["datasets"])
