@@ -33,6 +33,29 @@ def test_batched_equals_one_clip_at_a_time():
             assert (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-4, (i, k)
 
 
+def test_clips_that_stop_early_leave_the_batch_and_the_rest_are_unchanged():
+    """Three clips with far targets cross -0.9 and stop at different steps; the others run every step. Each
+    equals the clip attacked alone, and the model sees only the running clips."""
+    torch.manual_seed(0)
+    linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(40 * 24, 8)).eval()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(6, 1, 40, 24, generator=g)
+    with torch.no_grad():
+        y = linear(x) + 0.05 * torch.randn(6, 8, generator=g)
+    y[:3] = 5 * torch.randn(3, 8, generator=g)
+    seen: list[int] = []
+    linear.register_forward_pre_hook(lambda _, args: seen.append(len(args[0])))
+    kw = {"lr": 0.01, "steps": 60, "eps": 1000.0, "thresholds": (0.0,)}
+    adv, info = reference_attack(linear, x, y, F.mse_loss, **kw)
+    stopped = info["iterations"] < 60
+    assert stopped[:3].all() and not stopped[3:].any() and len(set(info["iterations"][:3].tolist())) > 1
+    assert seen[0] == 6 and seen[-1] == 3 and len(seen) == 60
+    for i in range(len(x)):
+        one, one_info = reference_attack(linear, x[i : i + 1], y[i : i + 1], F.mse_loss, **kw)
+        assert torch.allclose(adv[i], one[0], atol=1e-5), i
+        assert one_info["iterations"][0] == info["iterations"][i]
+
+
 def test_correlation_falls_and_thresholds_are_reported():
     model, x, y = _setup()
     adv, info = reference_attack(

@@ -8,8 +8,9 @@ crosses it; the perturbation kept is the last one that crossed a threshold, and 
 crosses -0.9 (or its iterations run out). The reference clamps to `clip_eps` but discards the result, so it
 is unbounded: irbench projects to the L-inf `eps` of the entry (set it large, as the shipped 1000, for the
 reference's unbounded attack). Clips stop independently (a mask, not a loop over clips): Adam is
-elementwise, and a stopped clip's perturbation is restored after each step. The model must be in eval mode
-(batch-norm statistics fixed), so clips do not interact.
+elementwise, and a stopped clip's perturbation is restored after each step; only running clips go through
+the model. The model must be in eval mode (batch-norm statistics fixed), so clips do not interact, and the
+loss must be a sum or mean of per-clip terms (the emotion MSE), so a clip's gradient sign is its own.
 
 `details` also returns, per clip, the L2 norm of the perturbation at which its correlation first fell to
 each of `thresholds` (NaN where it never did): the paper's measure of robustness.
@@ -59,9 +60,13 @@ def reference_attack(
     iterations = torch.zeros(n, device=x.device)
     norm_to = {t: torch.full((n,), math.nan, device=x.device) for t in thresholds}
     for it in range(1, steps + 1):
-        out = model(x + delta)
+        # only the clips still running go through the model (a stopped clip's rows are never used again;
+        # the loss is per clip, so its gradient's sign on a running clip does not depend on the others)
+        idx = active.nonzero().squeeze(1)
+        out = model(x[idx] + delta[idx])
         with torch.no_grad():
-            corr = row_pearson(out, y[:, : out.shape[1]]).to(x.dtype)
+            corr = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
+            corr[idx] = row_pearson(out, y[idx, : out.shape[1]]).to(x.dtype)
             if threshold is None:
                 threshold = torch.ceil(corr * 10) / 10
             size = delta.flatten(1).norm(dim=1)
@@ -78,7 +83,7 @@ def reference_attack(
             break
         frozen = delta.detach().clone()
         opt.zero_grad()
-        (grad,) = torch.autograd.grad(loss_fn(out, y), delta)
+        (grad,) = torch.autograd.grad(loss_fn(out, y[idx]), delta)
         delta.grad = -torch.sign(grad)  # Adam descends: minus the sign ascends the loss
         opt.step()
         with torch.no_grad():
