@@ -91,15 +91,20 @@ def test_the_ridge_reference_script_scores_the_linear_features_on_the_test_clips
 
     from .conftest import ROOT
 
+    def ridge(*args):
+        cmd = [sys.executable, str(ROOT / "scripts/mer_ridge.py"), *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True)
+
     path = tmp_path / "mer.pt"
     prepare_dataset({"kind": "synthetic_mer", "n_clips": 200, "noise": 0.3, "seed": 0, "n_frames": 128}, path)
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/mer_ridge.py"), str(path)], capture_output=True, text=True
-    )
+    proc = ridge(path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     corr = float(proc.stdout.split("test corr ")[1])
     assert 0.2 < corr < 1.0, proc.stdout
-    usage = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/mer_ridge.py")], capture_output=True, text=True
-    )
+    usage = ridge()
     assert usage.returncode == 2 and "Usage" in usage.stderr
+    missing = tmp_path / "none.pt"
+    bad = ridge(missing)
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        f"mer_ridge: {missing}: file not found (expected a tensor file written by irbench)"
+    ]
