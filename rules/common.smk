@@ -1,7 +1,9 @@
 # Helpers for the rules: validated configuration and the file lists that targets expand to.
 # No study, probe or dataset is named here: everything comes from params.yaml and the registries.
 
+import json
 import os
+import sys
 
 from irbench.config import (
     check_inputs,
@@ -13,9 +15,12 @@ from irbench.config import (
     eval_spec,
     resolve,
     run_setting,
+    scale_overrides,
+    user_layer,
     study_seeds,
     train_spec,
 )
+from irbench.claims import seed_plan
 from irbench.io import ensure_writable_dir
 from irbench.probes import figures_of, input_files
 
@@ -25,11 +30,21 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 # Validated against the schema generated from the registries (one-line error naming the key), then the
 # files the configuration names (dataset folders, weights) are checked: all before any job starts.
-# overlay.yaml (empty as shipped; DVC tracks it) is deep-merged over params.yaml and any `--configfile`:
-# nested keys merge, null removes a key.
+# Layers, each deep-merged over the last (nested keys merge, null removes a key): params.yaml, the chosen
+# scale's overlay (`scales.<scale>`), the user's `--configfile`s and `--config` values, overlay.yaml
+# (empty as shipped; DVC tracks it). The user's layers come last, so they beat the scale; the scale's
+# keys they replaced are named in the report and at the start of the run.
 _overlay = (load_yaml(OVERLAY) or {}) if os.path.exists(OVERLAY) else {}
-CFG = resolve(deep_merge(config, _overlay), f"params.yaml + {OVERLAY}" if _overlay else "params.yaml")
+_cli = workflow.config_settings
+_user = deep_merge(user_layer(_cli.configfiles, _cli.config), _overlay)
+_source = f"params.yaml + {OVERLAY}" if _overlay else "params.yaml"
+CFG = resolve(load_yaml("params.yaml"), _source, user=_user)
+SCALE_OVERRIDES = scale_overrides(load_yaml("params.yaml"), _user)
 check_inputs(CFG)
+# the jobs read the resolved tracking settings from here (irbench.tracking.job_settings)
+os.environ["IRBENCH_MLFLOW"] = json.dumps(CFG["mlflow"])
+for _line in seed_plan(CFG, SCALE_OVERRIDES):
+    print(_line, file=sys.stderr)
 
 ensure_writable_dir("results")
 

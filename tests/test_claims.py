@@ -20,7 +20,10 @@ from irbench.claims import (
 def _records(robust_adv, standard_adv, fid=(10.0, 20.0), **extra):
     rows = []
     for seed, (r, s) in enumerate(zip(robust_adv, standard_adv, strict=True)):
-        rows.append({"dataset": "d", "variant": "l2_robust", "seed": seed, "acc_l2_pgd": r, "fid": fid[0]})
+        jitter = 0.5 * seed  # FID differences with a spread (equal differences decide nothing)
+        rows.append(
+            {"dataset": "d", "variant": "l2_robust", "seed": seed, "acc_l2_pgd": r, "fid": fid[0] + jitter}
+        )
         rows.append({"dataset": "d", "variant": "standard", "seed": seed, "acc_l2_pgd": s, "fid": fid[1]})
     df = pd.DataFrame(rows)
     for k, v in extra.items():
@@ -71,7 +74,8 @@ def test_t_interval_matches_the_textbook_case_and_handles_no_spread():
     half = 4.302653 * 1.0 / np.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
     assert (low, high) == pytest.approx((2 - half, 2 + half), rel=1e-5)
     assert p == pytest.approx(0.0742, abs=1e-3)
-    assert t_interval([0.2, 0.2]) == (0.2, 0.2, 0.0) and t_interval([0.0, 0.0])[2] == 1.0
+    # equal differences carry no estimate of their spread: they must not decide (p 1, not 0)
+    assert t_interval([0.2, 0.2]) == (0.2, 0.2, 1.0) and t_interval([0.0, 0.0])[2] == 1.0
     with pytest.raises(ValueError, match="at least 2"):
         t_interval([0.5])
 
@@ -95,7 +99,7 @@ def test_claims_are_paired_by_seed_oriented_and_show_their_seeds():
     assert acc.verdict == HOLDS and acc.n_pairs == 3 and acc.seeds == (0, 1, 2)
     assert acc.diffs == pytest.approx((0.5, 0.7, 0.6)) and acc.mean_diff == pytest.approx(0.6)
     assert acc.ci_low < 0.6 < acc.ci_high and any("low power" in n for n in acc.notes)
-    assert res["fid"].mean_diff == pytest.approx(10.0) and res["fid"].verdict == HOLDS  # lower is better
+    assert res["fid"].mean_diff == pytest.approx(9.5) and res["fid"].verdict == HOLDS  # lower is better
     flipped = evaluate_claims(
         _records([0.1, 0.0, 0.05], [0.6, 0.55, 0.62], fid=(30.0, 20.0)), "vision", CLAIMS, gates_of={}
     )

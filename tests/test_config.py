@@ -192,8 +192,8 @@ def test_refined_variant_must_refine_another_variant_and_probes_suit_the_task():
 
 
 def test_lime_ablations_switch_one_ingredient_each():
-    quick = load(ROOT / "params.yaml")
-    specs = {v: train_spec(quick, "lime", v, "synthetic_cue") for v in quick["lime"]["variants"]}
+    paper = resolve(_raw(scale="paper"))
+    specs = {v: train_spec(paper, "lime", v, "synthetic_cue") for v in paper["lime"]["variants"]}
     parts = {
         v: (s["refine"]["fill"] is not None, s["refine"]["rrr_weight"] > 0, s["attack"] is not None)
         for v, s in specs.items()
@@ -206,6 +206,8 @@ def test_lime_ablations_switch_one_ingredient_each():
         "refined_adv": (False, False, True),
     }
     assert specs["baseline"]["train"]["augment"] == ["flip"]  # per_dataset: the corner cue stays in frame
+    # the quick scale keeps the refined variant the claims compare, and drops the ablations
+    assert set(load(ROOT / "params.yaml")["lime"]["variants"]) == {"baseline", "refined"}
 
 
 def test_a_study_may_not_share_its_name_with_a_rule():
@@ -221,7 +223,7 @@ def test_run_setting_states_scale_seeds_and_synthetic_data():
 
     cfg = load(ROOT / "params.yaml")
     s = run_setting(cfg)
-    assert s["scale"] == "quick" and s["studies"]["vision"]["seeds"] == [0, 1, 2]
+    assert s["scale"] == "quick" and s["studies"]["vision"]["seeds"] == [0, 1, 2, 3, 4]
     assert s["studies"]["lime"]["datasets"] == {
         "synthetic_cue": {"kind": "synthetic_shapes", "synthetic": True}
     }
@@ -256,6 +258,7 @@ def test_quick_attack_steps_follow_eps_and_step_or_factor_not_both():
     attack = train_spec(resolve(cfg), "vision", "l2_robust", "synthetic_shapes")["attack"]
     assert step_size(attack) == pytest.approx(2.5 * 1.0 / 3)  # not a literal left at the old eps
     cfg["vision"]["evaluate"]["attacks"]["l2_pgd"]["step_factor"] = 2.0
+    cfg["scale"] = "paper"  # (the quick scale sets its own step_factor and no step)
     with pytest.raises(
         IrbenchError, match=r"'vision.evaluate.attacks.l2_pgd' is invalid: expected 'step' or"
     ):
@@ -291,3 +294,34 @@ def test_an_linf_eps_above_one_on_images_is_refused_by_key():
     mer = copy.deepcopy(cfg)  # spectrograms are standardised, not in [0, 1]: a large eps is allowed there
     mer["mer"]["evaluate"]["attacks"]["bim"]["eps"] = 2.0
     resolve(mer)
+
+
+def test_the_users_layers_beat_the_scale_and_are_named():
+    from irbench.config import run_setting, scale_overrides
+
+    user = {"vision": {"model": {"width": 16}, "train": {"epochs": 5}}}
+    quick = resolve(RAW, user=user)
+    assert quick["vision"]["model"]["width"] == 16 and quick["vision"]["train"]["epochs"] == 5
+    assert quick["vision"]["train"]["optimizer"] == "adam"  # the scale's other keys still apply
+    assert scale_overrides(RAW, user) == ["vision.model.width", "vision.train.epochs"]
+    paper = resolve(RAW, user={"scale": "paper", "mer": {"seeds": [7, 8]}})
+    assert paper["scale"] == "paper" and study_seeds(paper, "mer") == [7, 8]
+    assert scale_overrides(RAW, {"scale": "paper", "mer": {"seeds": [7, 8]}}) == ["mer.seeds"]
+    assert run_setting(quick, ["vision.train.epochs"])["scale_overridden"] == ["vision.train.epochs"]
+    # a user's null still removes a key the scale would set, and a key the scale does not set is no override
+    assert (
+        "deletion"
+        not in resolve(RAW, user={"vision": {"evaluate": {"deletion": None}}})["vision"]["evaluate"]
+    )
+    assert scale_overrides(RAW, {"vision": {"train": {"momentum": 0.5}}}) == []
+
+
+def test_the_jobs_read_the_resolved_mlflow_settings(monkeypatch):
+    import json
+
+    from irbench.tracking import SETTINGS_ENV, job_settings
+
+    monkeypatch.delenv(SETTINGS_ENV, raising=False)
+    assert job_settings({"enabled": True}) == {"enabled": True}
+    monkeypatch.setenv(SETTINGS_ENV, json.dumps({"enabled": False, "tracking_uri": "sqlite:///x.db"}))
+    assert job_settings({"enabled": True}) == {"enabled": False, "tracking_uri": "sqlite:///x.db"}

@@ -374,6 +374,15 @@ def test_overlays_from_overlay_yaml_and_configfile_reach_the_plan(copy_of_done):
     (copy_of_done / "overlay.yaml").write_text(yaml.safe_dump(drop))
     plan = planned(copy_of_done)
     assert plan.get("train", 0) == 0 and plan["evaluate"] == 4  # only the vision evaluations change
+    # the user's layers beat the scale (tiny trains 1 epoch), and the run's first lines say so
+    (copy_of_done / "overlay.yaml").write_text("vision: {train: {epochs: 2}}\n")
+    proc = smk(copy_of_done, "-n")
+    assert "replaced these keys of the scale: vision.train.epochs" in proc.stderr
+    assert "irbench: vision: 2 seeds, Holm over 4 primary claims" in proc.stderr
+    (copy_of_done / "overlay.yaml").write_text("{}\n")
+    (copy_of_done / "my.yaml").write_text("vision: {train: {epochs: 2}}\n")
+    proc = smk(copy_of_done, "-n", "--configfile", "params.yaml", "my.yaml")
+    assert "replaced these keys of the scale: vision.train.epochs" in proc.stderr
     (copy_of_done / "overlay.yaml").write_text("vision: {train: {epochs: ten}}\n")
     proc = smk(copy_of_done, "-n", check=False)
     assert (

@@ -3,6 +3,7 @@
 from irbench.joblog import run_job
 from irbench.jobs.evaluate import evaluate_job
 from irbench.records import RunKey
+from irbench.tracking import job_settings
 
 p = snakemake.params
 MODEL_INPUTS = ("data", "model", "train_metrics")
@@ -17,7 +18,7 @@ def main(log):
         key=RunKey(p.study, p.dataset, p.variant, p.seed, p.config_hash),
         model_spec=p.model,
         spec=p.spec,
-        mlflow_settings=snakemake.config["mlflow"],
+        mlflow_settings=job_settings(snakemake.config["mlflow"]),
         inputs={k: v for k, v in snakemake.input.items() if k not in MODEL_INPUTS},
         log=log,
     )

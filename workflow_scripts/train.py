@@ -3,6 +3,7 @@
 from irbench.joblog import run_job
 from irbench.jobs.train import train_job
 from irbench.records import RunKey
+from irbench.tracking import job_settings
 
 p = snakemake.params
 
@@ -15,7 +16,7 @@ def main(log):
         key=RunKey(p.study, p.dataset, p.variant, p.seed, p.config_hash),
         spec=p.spec,
         checkpoint=p.checkpoint,
-        mlflow_settings=snakemake.config["mlflow"],
+        mlflow_settings=job_settings(snakemake.config["mlflow"]),
         log=log,
     )
 

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from irbench.power import Power, claim_power
+
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 TOO_FEW = "too few seeds"
 EVAL_FAILED, TOO_WEAK, AT_CHANCE = "evaluation failed", "attack too weak", "at chance"
@@ -56,9 +58,22 @@ VERDICT_WORDS = {
 }
 
 
+PRIMARY, SECONDARY = "primary", "secondary (exploratory)"
+NEGATIVE, POSITIVE = "negative control", "positive control"
+FAMILY_WORDS = {
+    PRIMARY: "the paper's headline claims, declared in reference.yaml before any run (`primary: true`); "
+    "Holm's correction runs over them alone, so a run's seeds are sized for them",
+    SECONDARY: "every other claim: Holm-adjusted as their own family, labelled exploratory",
+    NEGATIVE: "each variant of a primary claim against itself, its first half of seeds paired with its "
+    "second (no training): a correct harness leaves it inconclusive; decided, seeds are not exchangeable",
+    POSITIVE: "an effect the synthetic data plant (reference.yaml `controls`): a harness that works finds it",
+}
+
+
 @dataclass(frozen=True)
 class ClaimResult:
-    """One claim on one dataset: the paired differences (claim direction positive) and the verdict."""
+    """One claim on one dataset: the paired differences (claim direction positive), the verdict and what
+    the run could detect."""
 
     study: str
     dataset: str
@@ -75,10 +90,16 @@ class ClaimResult:
     p_holm: float
     verdict: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    family: str = PRIMARY
+    power: Power | None = None  # None where no test ran (a gate veto, fewer than 2 seeds)
 
     @property
     def n_pairs(self) -> int:
         return len(self.diffs)
+
+    @property
+    def decided(self) -> bool:
+        return self.verdict in (HOLDS, FAILS)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,13 +108,14 @@ class ClaimResult:
 def t_interval(diffs: Sequence[float], level: float = LEVEL) -> tuple[float, float, float]:
     """Two-sided Student t interval of the mean of `diffs` and the paired t-test p-value (H0: mean 0).
 
-    Differences with no spread give a point interval (p 0 unless they are all 0)."""
+    Differences with no spread carry no estimate of their variance, so they must not decide a claim: they
+    give a point interval and p = 1 (on quantised metrics equal differences are common)."""
     d = np.asarray(diffs, dtype=np.float64)
     if d.size < 2:
         raise ValueError(f"a t interval needs at least 2 paired differences, got {d.size}")
     mean, se = float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
-    if se == 0.0:
-        return mean, mean, 1.0 if mean == 0.0 else 0.0
+    if se <= 1e-12 * max(1.0, abs(mean)):
+        return mean, mean, 1.0
     half = float(stats.t.ppf(0.5 + level / 2, df=d.size - 1)) * se
     p = float(2 * stats.t.sf(abs(mean) / se, df=d.size - 1))
     return mean - half, mean + half, p
@@ -138,6 +160,113 @@ def gate_verdict(pairs: pd.DataFrame, gates: Sequence[str]) -> tuple[str | None,
     return word, failed
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A claim's paired differences on one dataset, before the family's Holm correction."""
+
+    dataset: str
+    spec: Mapping[str, Any]
+    seeds: tuple[int, ...]
+    diffs: np.ndarray
+    forced: str | None  # the verdict a failed gate forces
+    notes: tuple[str, ...]
+    family: str
+    worse: str
+
+
+def _series(per_seed: pd.DataFrame, variant: str, metric: str) -> pd.Series | None:
+    key = (metric, variant)
+    return per_seed[key] if key in per_seed else None
+
+
+def _draft(
+    dataset: str, rows: pd.DataFrame, c: Mapping[str, Any], gates_of: Mapping[str, Sequence[str]], family: str
+) -> _Draft | None:
+    """Pair a claim's two sides by seed on one dataset (None: a side is missing). A side is a variant's
+    metric (`worse`, with `worse_metric` when it is another column) or a constant (`against`)."""
+    metrics = [c["metric"], c.get("worse_metric", c["metric"])]
+    if any(m not in rows.columns for m in metrics):
+        return None
+    per_seed = rows.pivot_table(index="seed", columns="variant", values=list(dict.fromkeys(metrics)))
+    if not isinstance(per_seed.columns, pd.MultiIndex):  # one metric: pandas drops the level
+        per_seed.columns = pd.MultiIndex.from_product([[metrics[0]], per_seed.columns])
+    better = _series(per_seed, c["better"], metrics[0])
+    if "against" in c:
+        worse, worse_name = pd.Series(float(c["against"]), index=per_seed.index), f"{c['against']:g}"
+    else:
+        worse, worse_name = _series(per_seed, c["worse"], metrics[1]), c["worse"]
+    if better is None or worse is None:
+        return None
+    pairs = pd.concat([better, worse], axis=1).dropna()
+    if pairs.empty:
+        return None
+    sign = 1.0 if c.get("higher_is_better", True) else -1.0
+    diffs = sign * (pairs.iloc[:, 0] - pairs.iloc[:, 1]).to_numpy()
+    variants = [c["better"]] + ([c["worse"]] if "worse" in c else [])
+    paired_rows = rows[rows["variant"].isin(variants) & rows["seed"].isin(pairs.index)]
+    gates = sorted({g for m in metrics for g in gates_of.get(m, ())})
+    forced, notes = gate_verdict(paired_rows, gates)
+    seeds = tuple(int(s) for s in pairs.index)
+    return _Draft(str(dataset), c, seeds, diffs, forced, tuple(notes), family, worse_name)
+
+
+def _decide(study: str, drafts: Sequence[_Draft]) -> list[ClaimResult]:
+    """t intervals, Holm within each family, verdicts, power and notes."""
+    tested = [i for i, d in enumerate(drafts) if d.forced is None and len(d.diffs) >= 2]
+    tests = {i: t_interval(drafts[i].diffs) for i in tested}
+    adjusted: dict[int, float] = {}
+    size: dict[str, int] = {}
+    for family in dict.fromkeys(d.family for d in drafts):
+        members = [i for i in tested if drafts[i].family == family]
+        size[family] = len(members)
+        adjusted.update(zip(members, holm([tests[i][2] for i in members]), strict=True))
+    out = []
+    for i, d in enumerate(drafts):
+        low, high, p = tests.get(i, (np.nan, np.nan, np.nan))
+        notes, pw = list(d.notes), None
+        n = len(d.diffs)
+        if i in tests:
+            sd = float(np.std(d.diffs, ddof=1))
+            pw = claim_power(sd if high > low else 0.0, float(d.diffs.mean()), n, size[d.family])
+            word = verdict(float(d.diffs.mean()), adjusted[i])
+            if high == low:
+                notes.append(f"the {n} differences are equal (no spread): no t test can decide")
+            elif word == INCONCLUSIVE:
+                if low > 0 or high < 0:
+                    notes.append(f"the interval excludes 0 before Holm's correction (unadjusted p = {p:.3g})")
+                notes.append(pw.note(n))
+        else:
+            word = d.forced or TOO_FEW
+        if n < LOW_POWER_BELOW:
+            notes.append(f"low power (n = {n} < {LOW_POWER_BELOW})")
+        out.append(
+            ClaimResult(
+                study=study,
+                dataset=d.dataset,
+                claim=d.spec["claim"],
+                metric=d.spec["metric"],
+                better=d.spec["better"],
+                worse=d.worse,
+                seeds=d.seeds,
+                diffs=tuple(float(x) for x in d.diffs),
+                mean_diff=float(d.diffs.mean()),
+                ci_low=float(low),
+                ci_high=float(high),
+                p_value=float(p),
+                p_holm=float(adjusted.get(i, np.nan)),
+                verdict=word,
+                notes=tuple(notes),
+                family=d.family,
+                power=pw,
+            )
+        )
+    return out
+
+
+def _applies(c: Mapping[str, Any], dataset: str) -> bool:
+    return "datasets" not in c or dataset in c["datasets"]
+
+
 def evaluate_claims(
     records: pd.DataFrame,
     study: str,
@@ -145,60 +274,93 @@ def evaluate_claims(
     gates_of: Mapping[str, Sequence[str]] | None = None,
 ) -> list[ClaimResult]:
     """Every claim on every dataset of `records` (one row per dataset, variant and seed) that has both
-    variants and the metric; claims whose data are missing are skipped. `gates_of` maps a metric to the
-    gate checks it needs (default: the metric's declaration). p-values are Holm-adjusted over the study."""
+    sides and the metric; claims whose data are missing are skipped. `gates_of` maps a metric to the gate
+    checks it needs (default: the metric's declaration). p-values are Holm-adjusted within the study's
+    primary claims (`primary: true`) and, separately, within its secondary ones."""
     gates_of = gates_of if gates_of is not None else _declared_gates(records)
     drafts = []
     for dataset, rows in records.groupby("dataset", sort=False):
         for c in claims:
-            if c["metric"] not in rows.columns:
+            family = PRIMARY if c.get("primary", False) else SECONDARY
+            d = _draft(str(dataset), rows, c, gates_of, family) if _applies(c, str(dataset)) else None
+            if d is not None:
+                drafts.append(d)
+    return _decide(study, drafts)
+
+
+def negative_control_drafts(
+    records: pd.DataFrame, claims: Sequence[Mapping[str, Any]], gates_of: Mapping[str, Sequence[str]]
+) -> list[_Draft]:
+    """Per dataset and primary claim: the claim's variants each against itself, seeds of the first half
+    paired in order with those of the second (an odd last seed left out), the differences of both
+    variants pooled. Exchangeable seeds give no effect; anything the harness does by seed order shows."""
+    drafts = []
+    for dataset, rows in records.groupby("dataset", sort=False):
+        for c in claims:
+            if not c.get("primary", False) or c["metric"] not in rows or not _applies(c, str(dataset)):
                 continue
-            per_seed = rows.pivot_table(index="seed", columns="variant", values=c["metric"])
-            if c["better"] not in per_seed or c["worse"] not in per_seed:
+            variants = [v for v in (c["better"], c.get("worse")) if v is not None]
+            diffs, seeds, notes, forced = [], [], [], None
+            for v in variants:
+                vals = rows[rows["variant"] == v].set_index("seed")[c["metric"]].dropna().sort_index()
+                half = len(vals) // 2
+                first, second = vals.iloc[:half], vals.iloc[half : 2 * half]
+                diffs += list(first.to_numpy() - second.to_numpy())
+                seeds += [int(s) for s in first.index]
+                own = rows[(rows["variant"] == v) & rows["seed"].isin(vals.index[: 2 * half])]
+                word, why = gate_verdict(own, gates_of.get(c["metric"], ()))
+                forced, notes = forced or word, notes + why
+            if len(diffs) < 2:
                 continue
-            pairs = per_seed[[c["better"], c["worse"]]].dropna()
-            if pairs.empty:
-                continue
-            sign = 1.0 if c.get("higher_is_better", True) else -1.0
-            diffs = sign * (pairs[c["better"]] - pairs[c["worse"]]).to_numpy()
-            paired_rows = rows[
-                rows["variant"].isin([c["better"], c["worse"]]) & rows["seed"].isin(pairs.index)
-            ]
-            forced, notes = gate_verdict(paired_rows, gates_of.get(c["metric"], ()))
-            drafts.append((str(dataset), c, tuple(int(s) for s in pairs.index), diffs, forced, notes))
-    tested = [i for i, d in enumerate(drafts) if d[4] is None and len(d[3]) >= 2]
-    tests = {i: t_interval(drafts[i][3]) for i in tested}
-    adjusted = dict(zip(tested, holm([tests[i][2] for i in tested]), strict=True))
-    out = []
-    for i, (dataset, c, seeds, diffs, forced, notes) in enumerate(drafts):
-        low, high, p = tests.get(i, (np.nan, np.nan, np.nan))
-        if i in tests:
-            word = verdict(float(diffs.mean()), adjusted[i])
-            if word == INCONCLUSIVE and (low > 0 or high < 0):
-                notes = [*notes, f"the interval excludes 0 before Holm's correction (unadjusted p = {p:.3g})"]
-        else:
-            word = forced or TOO_FEW
-        if len(diffs) < LOW_POWER_BELOW:
-            notes = [*notes, f"low power (n = {len(diffs)} < {LOW_POWER_BELOW})"]
-        out.append(
-            ClaimResult(
-                study=study,
-                dataset=dataset,
-                claim=c["claim"],
-                metric=c["metric"],
-                better=c["better"],
-                worse=c["worse"],
-                seeds=seeds,
-                diffs=tuple(float(x) for x in diffs),
-                mean_diff=float(diffs.mean()),
-                ci_low=float(low),
-                ci_high=float(high),
-                p_value=float(p),
-                p_holm=float(adjusted.get(i, np.nan)),
-                verdict=word,
-                notes=tuple(notes),
+            spec = {
+                "claim": f"{' and '.join(variants)} against themselves, first half of seeds vs second "
+                f"({c['metric']})",
+                "metric": c["metric"],
+                "better": "/".join(variants),
+            }
+            drafts.append(
+                _Draft(
+                    str(dataset),
+                    spec,
+                    tuple(seeds),
+                    np.asarray(diffs),
+                    forced,
+                    tuple(notes),
+                    NEGATIVE,
+                    "self",
+                )
             )
-        )
+    return drafts
+
+
+def evaluate_controls(
+    records: pd.DataFrame,
+    study: str,
+    claims: Sequence[Mapping[str, Any]],
+    positive: Sequence[Mapping[str, Any]] = (),
+    gates_of: Mapping[str, Sequence[str]] | None = None,
+) -> list[ClaimResult]:
+    """The study's negative controls (from its primary claims) and positive controls (`positive`, each
+    restricted to the datasets that plant it), each family Holm-adjusted on its own."""
+    gates_of = gates_of if gates_of is not None else _declared_gates(records)
+    drafts = negative_control_drafts(records, claims, gates_of)
+    for dataset, rows in records.groupby("dataset", sort=False):
+        for c in positive:
+            d = _draft(str(dataset), rows, c, gates_of, POSITIVE) if _applies(c, str(dataset)) else None
+            if d is not None:
+                drafts.append(d)
+    return _decide(study, drafts)
+
+
+def control_failures(controls: Sequence[ClaimResult]) -> list[str]:
+    """Why a study's verdicts cannot be trusted (empty: every control behaved): a negative control that was
+    decided, a positive control that did not hold."""
+    out = []
+    for c in controls:
+        if c.family == NEGATIVE and c.decided:
+            out.append(f"negative control {c.dataset} {c.claim}: {c.verdict} (p Holm {c.p_holm:.3g})")
+        elif c.family == POSITIVE and c.verdict != HOLDS:
+            out.append(f"positive control {c.dataset} {c.claim}: {c.verdict}")
     return out
 
 
@@ -214,3 +376,22 @@ def _declared_gates(records: pd.DataFrame) -> dict[str, tuple[str, ...]]:
         except IrbenchError:  # identifiers and columns no probe declares
             continue
     return out
+
+
+def seed_plan(cfg: Mapping[str, Any], overridden: Sequence[str] = ()) -> list[str]:
+    """The lines said when a run starts: per study, what its configured seeds can detect in the Holm family
+    of its primary claims (so a campaign is sized before it is submitted), and the scale's keys that the
+    user's layers replaced."""
+    from irbench.config import study_seeds
+    from irbench.power import detectable_line
+    from irbench.tables import paper_reference
+
+    lines = []
+    for study in cfg["studies"]:
+        claims = paper_reference(study).get("claims", [])
+        datasets = cfg[study]["datasets"]
+        family = sum(1 for c in claims if c.get("primary", False) for d in datasets if _applies(c, d))
+        lines.append(detectable_line(study, len(study_seeds(cfg, study)), max(family, 1)))
+    if overridden:
+        lines.append(f"irbench: your configuration replaced these keys of the scale: {', '.join(overridden)}")
+    return lines

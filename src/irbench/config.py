@@ -10,7 +10,7 @@ import copy
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,17 +141,24 @@ def validate(config: Mapping[str, Any], source: str = "params.yaml") -> None:
         raise IrbenchError(_error_line(best, source))
 
 
-def resolve(config: Mapping[str, Any], source: str = "params.yaml") -> dict[str, Any]:
-    """Validate the raw config, apply the chosen scale overlay, and validate the result again."""
-    validate(config, source)
-    scale = config["scale"]
-    if scale not in config["scales"]:
+def resolve(
+    config: Mapping[str, Any], source: str = "params.yaml", user: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Validate the raw config, apply the chosen scale overlay, then the user's own layers (`user`: the
+    `--configfile`s and `--config` values, then overlay.yaml) on top, so a key the user sets beats the
+    scale; validate the result again."""
+    user = dict(user or {})
+    raw = deep_merge(config, user)
+    validate(raw, source)
+    scale = raw["scale"]
+    if scale not in raw["scales"]:
         raise IrbenchError(
             f"{source}: key 'scale' = {scale!r} names no entry of 'scales' "
-            f"(expected one of: {', '.join(config['scales'])})"
+            f"(expected one of: {', '.join(raw['scales'])})"
         )
-    merged = deep_merge({k: v for k, v in config.items() if k != "scales"}, config["scales"][scale])
-    merged["scales"] = copy.deepcopy(dict(config["scales"]))
+    scaled = deep_merge({k: v for k, v in config.items() if k != "scales"}, raw["scales"][scale])
+    merged = deep_merge(scaled, {k: v for k, v in user.items() if k != "scales"})
+    merged["scales"] = copy.deepcopy(dict(raw["scales"]))
     validate(merged, f"{source} (after applying scales.{scale})")
     for study in merged["studies"]:
         if study not in merged:
@@ -267,6 +274,34 @@ def load(path: str | Path) -> dict[str, Any]:
     return resolve(raw, str(path))
 
 
+def user_layer(
+    configfiles: Sequence[str | Path], values: Mapping[str, Any] | None, base: str | Path = "params.yaml"
+) -> dict[str, Any]:
+    """The user's own configuration layer: every `--configfile` but params.yaml itself (naming it, as
+    `--configfile params.yaml my.yaml` does, is no override), merged in order, then `--config` values."""
+    out: dict[str, Any] = {}
+    base_path = Path(base).resolve()
+    for f in configfiles:
+        if Path(f).resolve() != base_path:
+            out = deep_merge(out, load_yaml(f) or {})
+    return deep_merge(out, dict(values or {}))
+
+
+def _leaves(node: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of every leaf (a non-mapping value) of a nested mapping."""
+    if not isinstance(node, Mapping) or not node:
+        return {prefix} if prefix else set()
+    return {leaf for k, v in node.items() for leaf in _leaves(v, f"{prefix}.{k}" if prefix else str(k))}
+
+
+def scale_overrides(config: Mapping[str, Any], user: Mapping[str, Any] | None) -> list[str]:
+    """The keys the chosen scale sets that the user's layers set too (theirs won): said in the report."""
+    raw = deep_merge(config, dict(user or {}))
+    scale_keys = _leaves(raw.get("scales", {}).get(raw.get("scale"), {}))
+    user_keys = _leaves({k: v for k, v in (user or {}).items() if k != "scales"})
+    return sorted(k for k in scale_keys if k in user_keys or any(k.startswith(u + ".") for u in user_keys))
+
+
 def study_section(cfg: Mapping[str, Any], study: str, dataset: str | None = None) -> dict[str, Any]:
     """A study's settings for one dataset: `<study>.per_dataset.<dataset>` deep-merged on the section.
 
@@ -303,13 +338,15 @@ def study_seeds(cfg: Mapping[str, Any], study: str) -> list[int]:
     return list(cfg[study].get("seeds", cfg["seeds"]))
 
 
-def run_setting(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """What the report states above its verdicts: the scale and, per study, the seeds and each dataset's
-    kind and whether irbench generated it."""
+def run_setting(cfg: Mapping[str, Any], overridden: Sequence[str] = ()) -> dict[str, Any]:
+    """What the report states above its verdicts: the scale, the scale's keys the user's layers replaced
+    (`overridden`, from scale_overrides) and, per study, the seeds and each dataset's kind and whether
+    irbench generated it."""
     from irbench.datasets import DATASETS
 
     return {
         "scale": cfg.get("scale", "quick"),
+        "scale_overridden": list(overridden),
         "studies": {
             study: {
                 "seeds": study_seeds(cfg, study),

@@ -23,13 +23,17 @@ from irbench.claims import (
     AT_CHANCE,
     EVAL_FAILED,
     FAILS,
+    FAMILY_WORDS,
     HOLDS,
     TOO_WEAK,
     VERDICT_WORDS,
     ClaimResult,
+    control_failures,
     evaluate_claims,
+    evaluate_controls,
 )
 from irbench.io import read_json, write_text
+from irbench.power import MAX_SEEDS
 from irbench.records import load_records
 from irbench.tables import column_legend, is_fraction, md_table, paper_reference, source_text, table_sections
 
@@ -102,8 +106,38 @@ def _ids(r: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def study_claims(study: str, inputs: StudyInputs) -> list[ClaimResult]:
-    """The study's claims (from reference.yaml) tested on its per-seed records."""
-    return evaluate_claims(load_records(inputs.records), study, paper_reference(study).get("claims", []))
+    """The study's claims (from reference.yaml) tested on its per-seed records, primary ones first."""
+    claims = evaluate_claims(load_records(inputs.records), study, paper_reference(study).get("claims", []))
+    return sorted(claims, key=lambda c: c.family != "primary")
+
+
+def study_controls(study: str, inputs: StudyInputs) -> list[ClaimResult]:
+    """The study's negative controls (its primary claims' variants against themselves) and positive
+    controls (reference.yaml `controls.positive`)."""
+    ref = paper_reference(study)
+    positive = ref.get("controls", {}).get("positive", [])
+    return evaluate_controls(load_records(inputs.records), study, ref.get("claims", []), positive)
+
+
+def trust_lines(controls: Mapping[str, Sequence[ClaimResult]]) -> list[str]:
+    """One line per study: its controls behaved, or its verdicts are not to be trusted and why."""
+    lines = []
+    for study, cs in controls.items():
+        failed = control_failures(cs)
+        if not cs:
+            lines.append(f"{study}: no controls could be formed (too few seeds or no planted data).")
+        elif failed:
+            lines.append(
+                f"**{study}: every verdict is NOT TRUSTWORTHY**: a control failed ({'; '.join(failed)})."
+            )
+        else:
+            n_neg = sum(c.family == "negative control" for c in cs)
+            n_pos = len(cs) - n_neg
+            lines.append(
+                f"{study}: controls passed ({n_neg} negative inconclusive as they must be, {n_pos} positive "
+                "found)."
+            )
+    return lines
 
 
 def effect_units(metric: str) -> tuple[float, str]:
@@ -111,14 +145,30 @@ def effect_units(metric: str) -> tuple[float, str]:
     return (100.0, " pp") if is_fraction(metric) else (1.0, "")
 
 
+def _detectable(c: ClaimResult, scale: float, unit: str) -> str:
+    """The smallest effect the claim's test finds at 80% power, in the claim's units and standardised."""
+    if c.power is None:
+        return ""
+    d = c.power.detectable_d
+    if d == float("inf"):
+        return "none (n < 2)"
+    units = c.power.detectable_effect
+    shown = "" if pd.isna(units) else f"{scale * units:.3g}{unit} = "
+    return f"{shown}d {d:.2g} (Holm over {c.power.family_size})"
+
+
 def _claims_frame(claims: Sequence[ClaimResult]) -> pd.DataFrame:
     rows = []
     for c in claims:
         scale, unit = effect_units(c.metric)
         interval = "" if pd.isna(c.ci_low) else f"[{scale * c.ci_low:+.3g}, {scale * c.ci_high:+.3g}]{unit}"
+        needed = ""
+        if c.power is not None and c.power.observed_d == c.power.observed_d:  # not nan: there is a spread
+            needed = c.power.seeds_needed or f"> {MAX_SEEDS}"
         rows.append(
             {
                 "study": c.study,
+                "family": c.family,
                 "dataset": c.dataset,
                 "claim": c.claim,
                 "metric": c.metric,
@@ -127,6 +177,8 @@ def _claims_frame(claims: Sequence[ClaimResult]) -> pd.DataFrame:
                 "effect (claim direction)": f"{scale * c.mean_diff:+.3g}{unit}",
                 "95% t interval": interval,
                 "p (Holm)": "" if pd.isna(c.p_holm) else f"{c.p_holm:.3g}",
+                "detectable (80% power)": _detectable(c, scale, unit),
+                "seeds needed": needed,
                 "verdict": c.verdict,
                 "notes": "; ".join(c.notes),
             }
@@ -207,6 +259,11 @@ def verdict_lines() -> list[tuple[str, str]]:
     return list(VERDICT_WORDS.items())
 
 
+def family_lines() -> list[tuple[str, str]]:
+    """(family, meaning) for the claims' and controls' families."""
+    return list(FAMILY_WORDS.items())
+
+
 def _html_table(df: pd.DataFrame, verdict_column: str | None = None) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = []
@@ -253,7 +310,9 @@ def build_report(
     """Write report.html and report.md (atomically) for the given studies; return the tested claims.
     `run_setting` (irbench.config.run_setting) is stated above the claims."""
     claims = [c for study, inputs in studies.items() for c in study_claims(study, inputs)]
+    controls = {study: study_controls(study, inputs) for study, inputs in studies.items()}
     claims_df = _claims_frame(claims)
+    controls_df = _claims_frame([c for cs in controls.values() for c in cs])
     times = pd.concat(
         [job_times(s, i.records, i.train_records) for s, i in studies.items()], ignore_index=True
     )
@@ -268,22 +327,30 @@ def build_report(
     summary = (
         ", ".join(f"{n} {v}" for v, n in claims_df["verdict"].value_counts().items()) if len(claims) else ""
     )
-    setting = setting_lines(run_setting or {})
+    setting = setting_lines(run_setting or {}) + trust_lines(controls)
     how = (
         f"Claims tested: {len(claims)} ({summary}). Each claim pairs the two variants by seed; the "
         "differences are oriented so that positive favours the claim (percent metrics in percentage points, "
         "pp); the interval is a two-sided 95% Student t interval of their mean and p the paired t-test's, "
-        "Holm-adjusted over the study's claims."
+        "Holm-adjusted within each study's primary claims and, separately, within its secondary ones. "
+        "'detectable' is the smallest effect the test finds 80% of the time at the run's seeds, at the "
+        "observed spread (d: mean / sd of the differences; at Holm's strictest level, alpha / family size); "
+        "'seeds needed': the seeds the observed effect would need for that power."
     )
     h.append("<p>" + "<br>".join(html.escape(x.replace("**", "")) for x in setting) + "</p>")
     h.append(f"<p>{html.escape(how)}</p>")
-    words = "".join(f"<li><b>{html.escape(w)}</b>: {html.escape(t)}</li>" for w, t in verdict_lines())
+    words = "".join(
+        f"<li><b>{html.escape(w)}</b>: {html.escape(t)}</li>" for w, t in verdict_lines() + family_lines()
+    )
     h.append(f"<details open><summary>What the verdicts mean</summary><ul>{words}</ul></details>")
     md += setting + ["", how, "", "What the verdicts mean:", ""]
-    md += [f"- **{w}**: {t}" for w, t in verdict_lines()] + [""]
+    md += [f"- **{w}**: {t}" for w, t in verdict_lines() + family_lines()] + [""]
     if len(claims):
         h.append("<h2>Claims</h2>" + _html_table(claims_df, "verdict"))
         md += ["## Claims", "", _md_table(claims_df), ""]
+    if len(controls_df):
+        h.append("<h2>Controls</h2>" + _html_table(controls_df, "verdict"))
+        md += ["## Controls", "", _md_table(controls_df), ""]
     for study, inputs in studies.items():
         table = pd.read_csv(inputs.table_csv)
         source = source_text(study)

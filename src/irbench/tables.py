@@ -329,7 +329,7 @@ def write_report(
         {
             d: {v: {m: x for m, x in row.items() if m not in hidden} for v, row in rows.items()}
             for d, rows in ref.items()
-            if d not in ("source", "claims", "not_comparable")
+            if d not in ("source", "claims", "controls", "not_comparable")
         },
         paper_dataset,
     )

@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+SETTINGS_ENV = "IRBENCH_MLFLOW"
+
+
+def job_settings(fallback: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved `mlflow` section (after the scale and the user's layers, overlay.yaml included), which
+    the workflow hands its jobs in IRBENCH_MLFLOW; `fallback` (Snakemake's raw config) where it is unset.
+    Not a rule parameter, so changing where runs are logged retrains nothing."""
+    import json
+
+    text = os.environ.get(SETTINGS_ENV)
+    return dict(json.loads(text)) if text else dict(fallback)
+
+
 def tracking_uri(settings: Mapping[str, Any], workdir: str | os.PathLike = ".") -> str:
     """MLFLOW_TRACKING_URI if set; else the configured URI, a relative sqlite path made absolute."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or settings["tracking_uri"]
