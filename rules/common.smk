@@ -42,7 +42,7 @@ CFG = resolve(load_yaml("params.yaml"), _source, user=_user)
 SCALE_OVERRIDES = scale_overrides(load_yaml("params.yaml"), _user)
 check_inputs(CFG)
 # the jobs read the resolved tracking settings from here (irbench.tracking.job_settings)
-os.environ["IRBENCH_MLFLOW"] = json.dumps(CFG["mlflow"])
+os.environ.update(IRBENCH_MLFLOW=json.dumps(CFG["mlflow"]))
 for _line in seed_plan(CFG, SCALE_OVERRIDES):
     print(_line, file=sys.stderr)
 

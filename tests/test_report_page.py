@@ -8,11 +8,12 @@ from irbench.tables import write_report
 def _study(tmp_path):
     evals, trains = [], []
     for variant, (clean, adv) in {"standard": (0.9, 0.05), "l2_robust": (0.8, 0.6)}.items():
+        step = 0.01 if variant == "standard" else 0.0  # differences with a spread: 55, 54, 53 points
         for seed in (0, 1, 2):
             ids = {"study": "vision", "dataset": "toy", "variant": variant, "seed": seed}
             e = tmp_path / f"{variant}{seed}.json"
             write_json(
-                {**ids, "metrics": {"acc_clean": clean, "acc_l2_pgd": adv + 0.01 * seed}, "wall_s": 2.0}, e
+                {**ids, "metrics": {"acc_clean": clean, "acc_l2_pgd": adv + step * seed}, "wall_s": 2.0}, e
             )
             t = tmp_path / f"{variant}{seed}.train.json"
             write_json({**ids, "device": "cpu", "wall_s": 10.0, "history": [{"epoch": 1, "val_acc": 0.5}]}, t)
@@ -58,7 +59,8 @@ def test_report_page_has_verdicts_tables_figures_and_provenance(tmp_path):
         },
     )
     verdicts = {c.metric: c.verdict for c in claims}
-    assert verdicts == {"acc_l2_pgd": "holds", "acc_clean": "holds"}
+    assert verdicts == {"acc_l2_pgd": "holds", "acc_clean": "inconclusive"}  # +10 points on every seed
+    assert {c.family for c in claims} == {"primary"}
     page = (out / "report.html").read_text()
     assert page.index("Claims") < page.index("vision: mean ± std")  # the verdicts come first
     assert "holds" in page and "abc123" in page and "deadbeef" in page and "data:image/png;base64," in page
@@ -69,7 +71,13 @@ def test_report_page_has_verdicts_tables_figures_and_provenance(tmp_path):
     head = md[: md.index("## Claims")]
     assert "Scale: **quick**" in head and "vision: 3 seeds (0, 1, 2)" in head and "synthetic" in head
     assert "**inconclusive**" in head and "**evaluation failed**" in head and "**low power**" in head
-    assert "+55 pp" in md and "+55, +55, +55 pp" in md and "low power (n = 3 < 5)" in md
+    assert "+54 pp" in md and "+55, +54, +53 pp" in md and "low power (n = 3 < 5)" in md
+    assert "no spread" in md  # the equal clean differences decide nothing
+    # power per claim, the families, the controls and the study's trust line above the claims
+    assert "detectable (80% power)" in md and "(Holm over 2)" in md and "seeds needed" in md
+    assert "**primary**" in head and "**negative control**" in head
+    assert "vision: controls passed (2 negative inconclusive" in head
+    assert "## Controls" in md and "against themselves, first half of seeds vs second (acc_l2_pgd)" in md
     assert not list(out.glob("*.tmp"))
 
 
@@ -122,3 +130,18 @@ def test_sanity_flags_name_methods_whose_maps_barely_change(tmp_path):
     flags = sanity_flags("vision", paths)
     assert flags[["variant", "method"]].values.tolist() == [["standard", "ig"]]
     assert "every layer re-initialised (rank correlation 0.90 > 0.5)" in flags["flag"].iloc[0]
+
+
+def test_a_failed_control_marks_its_study_not_trustworthy():
+    from irbench.claims import evaluate_controls
+    from irbench.report_page import trust_lines
+
+    rows = [
+        {"dataset": "d", "variant": v, "seed": s, "m": 0.1 * s + (0.5 if v == "a" else 0.0) + 0.001 * (s % 3)}
+        for v in ("a", "b")
+        for s in range(10)
+    ]  # every model scores higher with each later seed: the self-comparison is decided
+    claims = [{"claim": "a > b", "metric": "m", "better": "a", "worse": "b", "primary": True}]
+    controls = evaluate_controls(pd.DataFrame(rows), "toy", claims, gates_of={})
+    (line,) = trust_lines({"toy": controls})
+    assert line.startswith("**toy: every verdict is NOT TRUSTWORTHY**") and "negative control" in line
