@@ -204,7 +204,8 @@ def _draft(
     diffs = sign * (pairs.iloc[:, 0] - pairs.iloc[:, 1]).to_numpy()
     variants = [c["better"]] + ([c["worse"]] if "worse" in c else [])
     paired_rows = rows[rows["variant"].isin(variants) & rows["seed"].isin(pairs.index)]
-    gates = sorted({g for m in metrics for g in gates_of.get(m, ())})
+    # a claim may name its gates (`gates`), e.g. a control that itself checks that an attack bites
+    gates = c["gates"] if "gates" in c else sorted({g for m in metrics for g in gates_of.get(m, ())})
     forced, notes = gate_verdict(paired_rows, gates)
     seeds = tuple(int(s) for s in pairs.index)
     return _Draft(str(dataset), c, seeds, diffs, forced, tuple(notes), family, worse_name)
