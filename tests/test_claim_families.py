@@ -209,3 +209,21 @@ def test_the_run_start_says_what_the_seeds_can_detect():
     assert lines[0].startswith("irbench: vision: 5 seeds, Holm over 4 primary claims")
     assert f"{detectable_d(5, 0.05 / 4):.2g}" in lines[0]
     assert "vision.train.epochs" in lines[1]
+
+
+def test_a_claim_may_name_its_own_gates():
+    # a failed `bite` gate vetoes claims on attacked metrics; the control that checks the attack bites
+    # names no gates, so it is decided on its numbers
+    recs = _frame({"a": [0.6, 0.62, 0.58, 0.61, 0.63]}, metric="corr_clean")
+    recs["corr_ref"] = [-0.3, -0.4, -0.35, -0.2, -0.3]
+    recs["gate_bite"] = 0.0
+    control = {
+        "claim": "bites",
+        "metric": "corr_clean",
+        "better": "a",
+        "worse": "a",
+        "worse_metric": "corr_ref",
+    }
+    gated = evaluate_controls(recs, "mer", [], [control], gates_of={"corr_ref": ("bite",)})[0]
+    free = evaluate_controls(recs, "mer", [], [{**control, "gates": []}], gates_of={"corr_ref": ("bite",)})[0]
+    assert gated.verdict == "attack too weak" and free.verdict == HOLDS and free.family == POSITIVE
