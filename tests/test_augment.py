@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from irbench.augment import augment, random_crop, random_flip
+from irbench.augment import augment, random_crop, random_excerpt, random_flip
 
 
 def test_crop_is_a_zero_padded_window_per_image_for_any_dtype():
@@ -24,3 +24,16 @@ def test_flip_mirrors_about_half_and_augment_is_seeded():
     a = augment(x, ["crop", "flip"], torch.Generator().manual_seed(3))
     b = augment(x, ["crop", "flip"], torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
+
+
+def test_an_excerpt_is_a_window_of_each_clips_own_frames():
+    x = torch.arange(6 * 10 * 3, dtype=torch.float32).view(6, 1, 10, 3)
+    out = augment(x, ["half_excerpt"], torch.Generator().manual_seed(0))
+    assert out.shape == (6, 1, 5, 3)
+    starts = []
+    for i in range(len(x)):  # consecutive frames of its own clip, every band kept
+        start = int(out[i, 0, 0, 0].item() - x[i, 0, 0, 0].item()) // 3
+        assert torch.equal(out[i], x[i, :, start : start + 5])
+        starts.append(start)
+    assert len(set(starts)) > 1  # each clip its own window
+    assert torch.equal(random_excerpt(x, 99, torch.Generator()), x)  # no longer than the clip

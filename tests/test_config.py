@@ -140,8 +140,11 @@ def test_the_linear_baseline_trains_to_convergence_at_either_scale_and_quick_mer
     quick, paper = load(ROOT / "params.yaml"), resolve(_raw(scale="paper"))
     for cfg in (quick, paper):
         linear = train_spec(cfg, "mer", "linear", "synthetic_mer")["train"]
-        assert (linear["epochs"], linear["patience"], linear["lr"]) == (199, 20, 0.01)
-    assert train_spec(quick, "mer", "A2E")["train"]["epochs"] == 16
+        assert (linear["epochs"], linear["patience"], linear["lr"], linear["augment"]) == (199, 30, 0.002, [])
+    assert train_spec(quick, "mer", "A2E")["train"]["epochs"] == 12
+    # the quick CNNs train on random half excerpts (whole clips at paper scale, as the reference)
+    assert train_spec(quick, "mer", "A2E")["train"]["augment"] == ["half_excerpt"]
+    assert train_spec(paper, "mer", "A2E")["train"]["augment"] == []
     assert train_spec(quick, "mer", "A2E")["model"]["dropout"] == 0.0
     assert "dropout" not in train_spec(paper, "mer", "A2E")["model"]  # the paper's 0.3
     assert quick["datasets"]["synthetic_mer"]["n_clips"] == 360  # the reference's 288/36/36 split
@@ -253,10 +256,10 @@ def test_autoattack_and_gates_entries_are_validated():
 def test_quick_attack_steps_follow_eps_and_step_or_factor_not_both():
     cfg = load_yaml(ROOT / "params.yaml")
     attack = train_spec(resolve(cfg), "vision", "l2_robust", "synthetic_shapes")["attack"]
-    assert step_size(attack) == pytest.approx(2.5 * 0.5 / 3)
+    assert step_size(attack) == pytest.approx(2.5 * 0.5 / attack["steps"])
     cfg["scales"]["quick"]["vision"]["variants"]["l2_robust"]["attack"]["eps"] = 1.0
     attack = train_spec(resolve(cfg), "vision", "l2_robust", "synthetic_shapes")["attack"]
-    assert step_size(attack) == pytest.approx(2.5 * 1.0 / 3)  # not a literal left at the old eps
+    assert step_size(attack) == pytest.approx(2.5 * 1.0 / attack["steps"])  # not a literal at the old eps
     cfg["vision"]["evaluate"]["attacks"]["l2_pgd"]["step_factor"] = 2.0
     cfg["scale"] = "paper"  # (the quick scale sets its own step_factor and no step)
     with pytest.raises(

@@ -12,6 +12,17 @@ def test_resnet18_width_knob_output_and_penultimate_features():
     assert 11_000_000 < sum(p.numel() for p in full.parameters()) < 11_300_000  # ResNet-18 size
 
 
+def test_resnet10_is_resnet18_with_one_block_per_stage():
+    r10 = build_model({"arch": "resnet10", "width": 8}, n_classes=10)
+    r18 = build_model({"arch": "resnet18", "width": 8}, n_classes=10)
+    x = torch.rand(2, 3, 32, 32)
+    assert r10(x).shape == (2, 10) and r10.feature_dim == r18.feature_dim == 64
+    assert [len(stage) for stage in r10.stages] == [1, 1, 1, 1]
+    # the last block's FakeReLU (generation, inversion) passes a gradient where the ReLU would not
+    assert torch.equal(r10.features(x, fake_relu=True), r10.features(x))
+    assert sum(p.numel() for p in r10.parameters()) < sum(p.numel() for p in r18.parameters()) / 2
+
+
 def test_normalisation_statistics_are_saved_with_the_weights():
     model = build_model({"arch": "resnet18", "width": 4}, n_classes=3)
     model.normalize.set_stats(torch.tensor([0.1, 0.2, 0.3]), torch.tensor([0.5, 0.5, 0.5]))

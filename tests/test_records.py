@@ -18,8 +18,6 @@ def _publish(key: RunKey, metrics: dict, extra: dict, output):
         device="cpu",
         started=time.perf_counter(),
         mlflow_settings={"enabled": False},
-        params={},
-        stage="eval",
         log=lambda m: None,
     )
 

@@ -30,11 +30,9 @@ def test_schema_enumerations_are_the_registries():
 
 
 def test_unknown_names_and_double_registration_are_one_line_errors():
-    with pytest.raises(
-        IrbenchError,
-        match=r"unknown model 'vit' \(expected one of: mer_vgg, resnet18, resnet50, spectrogram_linear\)",
-    ):
+    with pytest.raises(IrbenchError, match=r"unknown model 'vit' \(expected one of: .*\bresnet18\b") as err:
         MODELS.get("vit")
+    assert str(err.value).count("\n") == 0 and all(name in str(err.value) for name in MODELS.names())
     reg = Registry("thing", "irbench.probes")
     reg.register("a", 1)
     with pytest.raises(IrbenchError, match="thing 'a' is registered twice"):

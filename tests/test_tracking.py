@@ -4,8 +4,9 @@ import time
 import mlflow
 import pytest
 
+from irbench.io import read_json, write_json
 from irbench.records import RunKey
-from irbench.tracking import flatten, mirror, tracking_uri
+from irbench.tracking import flatten, live, mirror, mirror_eval, mirror_study, tracking_uri
 
 
 @pytest.fixture
@@ -144,3 +145,48 @@ def test_disabled_tracking_does_nothing(tmp_path, settings):
 
 def test_flatten_nested_params():
     assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": "1", "a.c": "[1, 2]", "d": "None"}
+
+
+def _files(folder, seed, acc):
+    """A training's metrics file and an evaluation record, as the train and evaluate jobs write them."""
+    ids = {"study": "vision", "dataset": "toy", "variant": "standard", "seed": seed, "config_hash": "abc"}
+    history = [{"epoch": e, "train_loss": 1.0 / e, "epoch_s": 2.0} for e in (1, 2)]
+    train = folder / f"train{seed}.json"
+    write_json({**ids, "spec": {"objective": "standard"}, "history": history, "best_epoch": 2,
+                "best_score": 0.7, "wall_s": 4.0}, train)  # fmt: skip
+    record = folder / f"eval{seed}.json"
+    write_json({**ids, "metrics": {"acc_clean": acc}, "eval_spec": {"n_eval": 10}, "wall_s": 1.0}, record)
+    return train, record
+
+
+def test_the_aggregate_job_mirrors_every_file_once_when_the_jobs_do_not_log_live(tmp_path, settings):
+    files = [_files(tmp_path, seed, acc) for seed, acc in ((0, 0.5), (1, 0.7))]
+    trains, evals = [t for t, _ in files], [r for _, r in files]
+    assert live(settings) and not live({**settings, "live": False})
+    # live jobs logged their own files: the aggregate job leaves MLflow alone
+    assert mirror_study(settings, trains, evals, workdir=tmp_path) == 0
+    assert not (tmp_path / "mlruns").exists()
+    deferred = {**settings, "live": False}
+    messages = []
+    assert mirror_study(deferred, trains, evals, workdir=tmp_path, log=messages.append) == 4
+    client = mlflow.MlflowClient(tracking_uri(settings, tmp_path))
+    exp = client.get_experiment_by_name("vision")
+    children = [r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" in r.data.tags]
+    assert sorted(r.data.tags["seed"] for r in children) == ["0", "1"]
+    run = next(r for r in children if r.data.tags["seed"] == "0")
+    assert run.data.params["variant.objective"] == "standard" and run.data.params["eval.n_eval"] == "10"
+    assert run.data.metrics["eval/acc_clean"] == 0.5 and run.data.metrics["train/best_epoch"] == 2
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "train")} == {
+        "train/train0.json",
+        "train/curves.png",
+    }
+    parent = client.get_run(run.data.tags["mlflow.parentRunId"])
+    assert parent.data.metrics["eval/acc_clean_mean"] == pytest.approx(0.6)
+    # a rerun of the aggregate job logs nothing twice: each file is skipped by its content hash
+    mirror_study(deferred, trains, evals, workdir=tmp_path, log=messages.append)
+    assert sum("already logged" in m for m in messages) == 4
+    assert len(client.get_metric_history(run.info.run_id, "train/train_loss")) == 2
+    # a changed record is logged again
+    write_json({**read_json(evals[0]), "metrics": {"acc_clean": 0.9}}, evals[0])
+    assert mirror_eval(deferred, evals[0], workdir=tmp_path, log=messages.append) == run.info.run_id
+    assert client.get_run(run.info.run_id).data.metrics["eval/acc_clean"] == 0.9

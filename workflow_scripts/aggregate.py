@@ -1,7 +1,9 @@
-"""Aggregate a study's per-seed records into comparison tables (rules/report.smk)."""
+"""Aggregate a study's per-seed records into comparison tables; mirror them to MLflow unless the jobs
+did (`mlflow.live`) (rules/report.smk)."""
 
 from irbench.joblog import run_job
 from irbench.tables import write_report
+from irbench.tracking import job_settings, mirror_study
 
 out = snakemake.output
 
@@ -19,6 +21,8 @@ def main(log):
         specs=snakemake.params.specs,
     )
     log(f"wrote {out.csv} and {out.md} ({len(table)} rows)")
+    settings = job_settings(snakemake.config["mlflow"])
+    mirror_study(settings, snakemake.input.train, snakemake.input.evals, log=log)
 
 
 run_job(main, snakemake.log[0], snakemake.threads)

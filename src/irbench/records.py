@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,14 +54,11 @@ def publish(
     device: str,
     started: float,
     mlflow_settings: Mapping[str, Any],
-    params: Mapping[str, Any],
-    stage: str,
     log: Callable[[str], None] = print,
-    artifacts: Sequence[str | os.PathLike] = (),
 ) -> dict[str, Any]:
-    """Write a per-seed record (ids, metrics, `extra`, device, wall time since `started`) atomically, then
-    mirror it to MLflow with `params` (MLflow failures are logged, never raised)."""
-    from irbench.tracking import mirror
+    """Write an evaluation record (ids, metrics, `extra`, device, wall time since `started`) atomically,
+    then mirror it to MLflow if the jobs log live (MLflow failures are logged, never raised)."""
+    from irbench.tracking import live, mirror_eval
 
     record = {
         **key.ids(),
@@ -71,17 +68,9 @@ def publish(
         "wall_s": round(time.perf_counter() - started, 2),
     }
     write_json(record, output)
-    log(f"{stage}: {dict(metrics)}")
-    mirror(
-        mlflow_settings,
-        key,
-        params=params,
-        metrics=metrics,
-        artifacts=[output, *artifacts],
-        stage=stage,
-        log=log,
-        started_at=time.time() - (time.perf_counter() - started),
-    )
+    log(f"eval: {dict(metrics)}")
+    if live(mlflow_settings):
+        mirror_eval(mlflow_settings, output, log=log)
     return record
 
 

@@ -74,7 +74,5 @@ def evaluate_job(
         device=str(device),
         started=t0,
         mlflow_settings=mlflow_settings,
-        params={"eval": dict(spec)},
-        stage="eval",
         log=log,
     )

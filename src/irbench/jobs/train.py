@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from irbench.records import RunKey
-from irbench.tracking import curves_png, mirror
+from irbench.tracking import live, mirror_train
 from irbench.training import train_variant
 
 
@@ -26,7 +25,7 @@ def train_job(
     base_model: str | None = None,
 ) -> None:
     """Train (or, for a variant with `refine`, refine `base_model`), write model and metrics (atomically),
-    remove the resume checkpoint, mirror to MLflow."""
+    remove the resume checkpoint, mirror to MLflow (when the jobs log live, `mlflow.live`)."""
     model_path, metrics_path = outputs
     t0 = time.perf_counter()
     if spec.get("refine"):
@@ -45,26 +44,10 @@ def train_job(
         # this run's time plus what killed earlier runs spent on the epochs it resumed from: the cost of
         # training, the same as an uninterrupted run's
         wall_s=round(time.perf_counter() - t0 + result.info.get("resumed_s", 0.0), 2),
+        spec=dict(spec),  # how it was trained: the metrics file alone carries it to MLflow and the reader
     )
     result.save(model_path, metrics_path)
     if checkpoint and Path(checkpoint).exists():
         os.remove(checkpoint)
-    # the curve plot lives only until MLflow has copied it
-    with tempfile.TemporaryDirectory(prefix="irbench-curves-") as tmp:
-        png = curves_png(result.history, f"{key.study} {key.dataset} {key.variant} seed {key.seed}", tmp)
-        mirror(
-            mlflow_settings,
-            key,
-            params={"variant": dict(spec), "seed": key.seed, "dataset": key.dataset},
-            history=result.history,
-            metrics={
-                "best_epoch": result.best_epoch,
-                "wall_s": result.info["wall_s"],
-                **({"best_score": result.best_score} if result.best_score is not None else {}),
-            },
-            artifacts=[metrics_path, png],
-            stage="train",
-            log=log,
-            # a resumed run began when its first, killed attempt did
-            started_at=time.time() - result.info["wall_s"],
-        )
+    if live(mlflow_settings):
+        mirror_train(mlflow_settings, metrics_path, log=log)

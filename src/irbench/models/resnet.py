@@ -1,6 +1,7 @@
-"""CIFAR-style ResNet-18: a 3x3 stem without max-pool for 32 px inputs, and a width knob.
+"""CIFAR-style ResNets: a 3x3 stem without max-pool for 32 px inputs, and a width knob.
 
-Width 64 is the standard network (11M parameters); the quick default uses a narrower one. Inputs are in
+ResNet-18 at width 64 is the standard network (11M parameters); the quick default uses ResNet-10 (one
+block per stage) at width 8, 1.8x cheaper per image on a CPU than a ResNet-18 of that width. Inputs are in
 [0, 1]; per-channel normalisation is a buffer inside the model so attacks work in pixel space.
 """
 
@@ -149,6 +150,12 @@ def resnet50(n_classes: int = 10, stem: str = "small", in_channels: int = 3) -> 
     return TorchvisionResNet(tv_resnet50(weights=None, num_classes=n_classes), stem, in_channels)
 
 
+def _build_resnet10(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3) -> nn.Module:
+    return CifarResNet(
+        (1, 1, 1, 1), n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels
+    )
+
+
 def _build_resnet18(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3) -> nn.Module:
     return cifar_resnet18(n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels)
 
@@ -162,6 +169,14 @@ register(
         "resnet18",
         _build_resnet18,
         "CIFAR ResNet-18 (3x3 stem); `width` channels in the first stage (64 = the paper's)",
+        schema={"width": {"$ref": "#/$defs/positive_int"}},
+    )
+)
+register(
+    Model(
+        "resnet10",
+        _build_resnet10,
+        "CIFAR ResNet-10 (one BasicBlock per stage, 3x3 stem): the quick scale's cheaper network",
         schema={"width": {"$ref": "#/$defs/positive_int"}},
     )
 )
