@@ -54,3 +54,22 @@ def probe_context(model, x, y, extras=None, *, task="classification", meta=None,
         task=task,
         **kw,
     )
+
+
+_FILE_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Sum each test file's set-up, call and tear-down seconds (shared fixtures count where first used)."""
+    path = report.nodeid.split("::", 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the wall time of each test file, slowest first, so the suite's growth is seen."""
+    if not _FILE_SECONDS:
+        return
+    terminalreporter.section("wall time per test file")
+    for path, seconds in sorted(_FILE_SECONDS.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
+    terminalreporter.write_line(f"{sum(_FILE_SECONDS.values()):8.1f} s  in all")
