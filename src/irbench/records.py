@@ -7,11 +7,12 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from irbench.io import read_json, write_json
+
+if TYPE_CHECKING:  # pandas is imported where records are read, not by every train and evaluate job
+    import pandas as pd
 
 ID_COLUMNS = ("study", "dataset", "variant", "seed")
 
@@ -81,4 +82,6 @@ def load_records(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
         rec = read_json(p)
         key = tuple(rec[k] for k in ID_COLUMNS)
         rows.setdefault(key, dict(zip(ID_COLUMNS, key, strict=True))).update(rec["metrics"])
+    import pandas as pd
+
     return pd.DataFrame(list(rows.values()))
