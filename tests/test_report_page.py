@@ -1,6 +1,7 @@
 import pandas as pd
+import torch
 
-from irbench.io import write_json
+from irbench.io import read_json, write_json
 from irbench.report_page import StudyInputs, build_report, package_versions
 from irbench.tables import write_report
 
@@ -93,6 +94,26 @@ def test_job_times_table_lists_every_job(tmp_path):
     times = job_times("vision", inputs.records, inputs.train_records)
     assert len(times) == 12 and set(times["stage"]) == {"train", "evaluate"}
     assert isinstance(times, pd.DataFrame) and times["wall_s"].sum() == 72
+    assert set(times["machine"]) == {"not recorded"}  # files written before records named their machine
+
+
+def test_every_record_names_the_machine_and_builds_it_came_from(tmp_path):
+    from irbench.machine import describe
+    from irbench.records import RunKey, publish
+    from irbench.report_page import job_times
+
+    out = tmp_path / "r.json"
+    publish(RunKey("vision", "d", "v", 0, "h"), {"acc": 1.0}, {}, output=out, device="cpu",
+            started=0.0, mlflow_settings={"enabled": False}, log=lambda m: None)  # fmt: skip
+    machine = read_json(out)["machine"]
+    assert machine == describe("cpu") and machine["torch"] == torch.__version__
+    assert machine["cpu"] and machine["cpu_count"] >= 1 and "gpu" not in machine
+    times = job_times("vision", [out], [])
+    assert times["machine"].iloc[
+        0
+    ] == f"{machine['cpu']}, {machine['cpu_count']} cores, torch {torch.__version__}" + (
+        f" (CUDA {torch.version.cuda})" if torch.version.cuda else ""
+    )
 
 
 def test_gate_summary_names_the_failed_gates_and_why(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from irbench.io import read_json, write_json
 from irbench.records import RunKey
-from irbench.tracking import flatten, live, mirror, mirror_eval, mirror_study, tracking_uri
+from irbench.tracking import flatten, live, mirror, mirror_eval, mirror_study, shown, tracking_uri
 
 
 @pytest.fixture
@@ -190,3 +190,17 @@ def test_the_aggregate_job_mirrors_every_file_once_when_the_jobs_do_not_log_live
     write_json({**read_json(evals[0]), "metrics": {"acc_clean": 0.9}}, evals[0])
     assert mirror_eval(deferred, evals[0], workdir=tmp_path, log=messages.append) == run.info.run_id
     assert client.get_run(run.info.run_id).data.metrics["eval/acc_clean"] == 0.9
+
+
+def test_run_names_lead_with_what_tells_runs_apart_and_metrics_show_as_the_tables_do(tmp_path, settings):
+    history = [{"epoch": 1, "train_loss": 0.1 + 0.2, "epoch_s": 1.0}]
+    run_id = _log_seed(settings, tmp_path, 3, metrics={"eps": 0.0020000000000000013}, history=history)
+    client = mlflow.MlflowClient(tracking_uri(settings, tmp_path))
+    child = client.get_run(run_id)
+    parent = client.get_run(child.data.tags["mlflow.parentRunId"])
+    # the runs table cuts names at about 20 characters: the seed and the variant come first
+    assert child.info.run_name == "seed3 · standard · toy" and parent.info.run_name == "standard · toy"
+    assert child.data.metrics["train/eps"] == 0.002  # not 0.0020000000000000013
+    assert client.get_metric_history(run_id, "train/train_loss")[0].value == 0.3  # not 0.30000000000000004
+    assert parent.data.metrics["train/eps_mean"] == 0.002
+    assert shown(123456.7) == 123500.0 and shown(-0.000123456) == -0.0001235

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from irbench.io import read_json, write_json
+from irbench.machine import describe
 
 if TYPE_CHECKING:  # pandas is imported where records are read, not by every train and evaluate job
     import pandas as pd
@@ -66,6 +67,7 @@ def publish(
         "metrics": dict(metrics),
         **extra,
         "device": device,
+        "machine": describe(device),  # numbers are bit-identical on one machine, not across machines
         "wall_s": round(time.perf_counter() - started, 2),
     }
     write_json(record, output)

@@ -84,21 +84,42 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
 def job_times(
     study: str, records: Sequence[str | os.PathLike], train: Sequence[str | os.PathLike]
 ) -> pd.DataFrame:
-    """One row per job: stage, dataset, variant, seed, device, wall seconds."""
+    """One row per job: stage, dataset, variant, seed, device, wall seconds and the machine it ran on."""
     rows = []
     for p in train:
         r = read_json(p)
         rows.append(
-            {"stage": "train", "device": r.get("device", "cpu"), **_ids(r), "wall_s": r.get("wall_s")}
+            {
+                "stage": "train",
+                "device": r.get("device", "cpu"),
+                **_ids(r),
+                "wall_s": r.get("wall_s"),
+                "machine": _machine(r),
+            }
         )
     for p in records:
         r = read_json(p)
         rows.append(
-            {"stage": "evaluate", "device": r.get("device", "cpu"), **_ids(r), "wall_s": r.get("wall_s")}
+            {
+                "stage": "evaluate",
+                "device": r.get("device", "cpu"),
+                **_ids(r),
+                "wall_s": r.get("wall_s"),
+                "machine": _machine(r),
+            }
         )
     df = pd.DataFrame(rows)
     df.insert(0, "study", study)
     return df
+
+
+def _machine(r: Mapping[str, Any]) -> str:
+    """What a job ran on, from its file's `machine` (irbench.machine): GPU or CPU model, torch build."""
+    m = r.get("machine") or {}
+    if not m:
+        return "not recorded"
+    build = f"torch {m.get('torch')}" + (f" (CUDA {m['torch_cuda']})" if m.get("torch_cuda") else "")
+    return f"{m.get('gpu') or m.get('cpu')}, {m.get('cpu_count')} cores, {build}"
 
 
 def _ids(r: Mapping[str, Any]) -> dict[str, Any]:
@@ -387,8 +408,10 @@ def build_report(
             caption = inputs.captions.get(str(fig), p.stem.replace("_", " "))
             h.append(_img(p, caption))
             md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", "", f"*{caption}*", ""]
+    # where the jobs ran: the same seed and configuration give the same numbers on one machine, not across
+    machines = [(f"jobs ran on ({n})", m) for m, n in times.pop("machine").value_counts().items()]
     prov = pd.DataFrame(
-        [("configuration hash", config_hash), ("git commit", git_commit)] + list(versions.items()),
+        [("configuration hash", config_hash), ("git commit", git_commit)] + list(versions.items()) + machines,
         columns=["what", "value"],
     )
     h.append("<h2>Provenance</h2>" + _html_table(prov))

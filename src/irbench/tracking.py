@@ -81,6 +81,26 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+SIGNIFICANT = (
+    4  # digits of a logged metric: what the tables show, without float noise (0.0020000000000000013)
+)
+
+
+def shown(value: float) -> float:
+    """A metric as MLflow shows it: rounded to SIGNIFICANT digits (the files keep full precision)."""
+    return float(f"{float(value):.{SIGNIFICANT}g}")
+
+
+def parent_name(key: RunKey) -> str:
+    """A variant's run name: the variant first, so the runs table's narrow name column shows it."""
+    return f"{key.variant} · {key.dataset}"
+
+
+def child_name(key: RunKey) -> str:
+    """A seed's run name: the seed first, then what its parent is (the runs table cuts long names)."""
+    return f"seed{key.seed} · {key.variant} · {key.dataset}"
+
+
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
 
@@ -191,7 +211,7 @@ def _history_metrics(history: Sequence[Mapping[str, float]], stage: str, start_m
         stamp = min(start_ms + _ms(elapsed), now_ms) if "epoch_s" in row else now_ms
         for name, value in row.items():
             if name != "epoch" and isinstance(value, int | float):
-                out.append(Metric(f"{stage}/{name}", float(value), stamp, int(row["epoch"])))
+                out.append(Metric(f"{stage}/{name}", shown(value), stamp, int(row["epoch"])))
     return out
 
 
@@ -208,9 +228,9 @@ def _summarise_parent(client, experiment_id: str, parent: str, names: Sequence[s
         values = [c.data.metrics[name] for c in children if name in c.data.metrics]
         if values:
             n = len(values)
-            summary.append(Metric(f"{name}_mean", float(np.mean(values)), now_ms, n))
+            summary.append(Metric(f"{name}_mean", shown(np.mean(values)), now_ms, n))
             if n > 1:
-                summary.append(Metric(f"{name}_std", float(np.std(values, ddof=1)), now_ms, n))
+                summary.append(Metric(f"{name}_std", shown(np.std(values, ddof=1)), now_ms, n))
             summary.append(Metric(f"{name}_n_seeds", float(n), now_ms, n))
     if summary:
         client.log_batch(parent, metrics=summary)
@@ -376,12 +396,12 @@ def mirror(
         with lock:
             client = mlflow.MlflowClient(tracking_uri=uri)
             exp = _experiment_id(client, uri, key.study, settings["artifact_root"], remote)
-            parent = _get_or_create(client, exp, key.parent, f"{key.dataset}/{key.variant}", tags, None)
+            parent = _get_or_create(client, exp, key.parent, parent_name(key), tags, None)
             child = _get_or_create(
                 client,
                 exp,
                 key.child,
-                f"{key.dataset}/{key.variant}/seed{key.seed}",
+                child_name(key),
                 {**tags, "seed": str(key.seed)},
                 start_ms,
                 parent_id=parent,
@@ -391,7 +411,7 @@ def mirror(
                 log(f"mlflow: {stage} already logged to run {child}")
                 return child
             step_metrics = _history_metrics(history or [], stage, start_ms, now_ms)
-            final = [Metric(f"{stage}/{k}", float(v), now_ms, 0) for k, v in (metrics or {}).items()]
+            final = [Metric(f"{stage}/{k}", shown(v), now_ms, 0) for k, v in (metrics or {}).items()]
             new_params = {k: v for k, v in flatten(params or {}).items() if k not in run.params}
             done_tags = [RunTag(f"irbench.{stage}_done", "true")]
             if content is not None:

@@ -25,6 +25,7 @@ from irbench.data.tensors import Split, channel_stats, has_split, load_split, to
 from irbench.errors import IrbenchError
 from irbench.evaluation import attacked_predictions, predict
 from irbench.io import load_torch, save_torch, write_json
+from irbench.machine import describe
 from irbench.models import build_model
 from irbench.objectives import OBJECTIVES
 from irbench.seeding import pick_device, seed_everything
@@ -310,6 +311,7 @@ def train_variant(
     info = {
         "seed": seed,
         "device": str(dev),
+        "machine": describe(dev),  # numbers are bit-identical on one machine, not across machines
         "n_train": len(train),
         "n_val": len(val) if val is not None else 0,
         "epochs": t["epochs"],
