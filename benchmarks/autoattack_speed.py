@@ -1,8 +1,8 @@
 """Benchmark: AutoAttack's examples per second against PGD-20 on the same model and images, in one run.
 
-A width-8 CIFAR ResNet-18 (the quick vision model) is trained for `--epochs` epochs on generated synthetic
-shapes (so the attacks face a model that classifies, not one that is already wrong everywhere), then on
-`--images` test images at L-inf 4/255:
+A width-8 CIFAR ResNet-18 (the quick vision model before ResNet-10) is trained for `--epochs` epochs on
+generated synthetic shapes (so the attacks face a model that classifies, not one that is already wrong
+everywhere), then on `--images` test images at L-inf 4/255:
 1. irbench's PGD-20 (step 2.5 eps / 20, no random start): examples/s and accuracy;
 2. AutoAttack (pyautoattack) `custom` APGD-CE + APGD-T, the quick scale's setting: examples/s, accuracy;
 3. optionally (`--standard`) AutoAttack's standard version (APGD-CE, APGD-T, FAB-T, Square).
@@ -31,7 +31,8 @@ EPS = 4 / 255
 
 
 def trained_model(epochs: int, device: torch.device) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
-    """The quick vision ResNet-18 (width 8) trained briefly on synthetic shapes; its test images/labels."""
+    """A width-8 ResNet-18 (the quick model before ResNet-10) trained briefly on synthetic shapes; its test
+    images and labels."""
     d = generate(n_train=3000, n_test=1000, n_classes=10, image_size=32, p_train=0.9, seed=1234)
     x = torch.from_numpy(d["train"]["images"]).float().div(255).to(device)
     y = torch.from_numpy(d["train"]["labels"]).to(device)

@@ -5,7 +5,8 @@
 2. PGD-20 (examples/s, L-inf and L2) with irbench.attacks.pgd against torchattacks' PGD and PGDL2 on the
    same model and batch, with the accuracies under both attacks. Target: at least parity.
    torchattacks is a benchmark-only dependency: `.venv/bin/pip install --no-deps torchattacks==3.5.1`.
-3. Training images/s of the quick default model (width-8 ResNet-18), standard and adversarial, recorded.
+3. Training images/s of a width-8 ResNet-18 (the quick model before ResNet-10), standard and adversarial,
+   recorded.
 4. On CUDA: the epoch time of a width-64 ResNet-18 on 50,000 CIFAR-size images at batch 512 (target <= 4 s
    on an H100).
 
@@ -225,7 +226,7 @@ def main() -> int:
     for steps in (0, 3):
         ips = training_speed(device, n_train, 64, 8, steps)
         what = "standard" if steps == 0 else f"L2-PGD-{steps} adversarial"
-        print(f"training, quick default model (width-8 ResNet-18, batch 64, {what}): {ips:,.0f} img/s")
+        print(f"training, width-8 ResNet-18 (batch 64, {what}): {ips:,.0f} img/s")
     if device.type == "cuda":
         n = 50_000
         seconds = n / training_speed(device, n, 512, 64, 0)
