@@ -1,7 +1,12 @@
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
+import torch
 
 from irbench.errors import IrbenchError
-from irbench.io import atomic_path, load_torch, read_json, write_json
+from irbench.io import atomic_path, load_torch, read_json, save_torch, write_json
 
 
 def test_failed_write_leaves_neither_target_nor_temporary_file(tmp_path):
@@ -83,3 +88,37 @@ def test_json_is_strict_and_an_unreadable_torch_file_says_delete_and_rerun(tmp_p
     with pytest.raises(IrbenchError) as err:
         load_torch(tmp_path / "obj.pt")
     assert "weights_only" not in str(err.value) and "more than tensors" in str(err.value)
+
+
+def _tmpfs(folder: Path, size: str) -> bool:
+    """Mount a tmpfs of `size` on `folder` (root only); False where mounting is not allowed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                          capture_output=True).returncode == 0  # fmt: skip
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_keeps_what_was_there(tmp_path):
+    disk = tmp_path / "disk"
+    if shutil.which("mount") is None or not _tmpfs(disk, "256k"):
+        pytest.skip("mounting a small tmpfs is not allowed here (needs root)")
+    try:
+        ckpt = disk / "seed0.pt"
+        save_torch({"epoch": 1}, ckpt)  # the previous checkpoint
+        with pytest.raises(IrbenchError) as err:
+            save_torch({"weights": torch.zeros(200_000)}, ckpt)  # 800 kB onto a 256 kB disk
+        message = str(err.value)
+        assert "\n" not in message and str(ckpt) in message and "No space left on device" in message
+        assert "free space" in message
+        assert load_torch(ckpt) == {"epoch": 1}  # kept, and no temporary file left beside it
+        assert [p.name for p in disk.iterdir()] == ["seed0.pt"]
+        with pytest.raises(IrbenchError, match=r"record\.json.*No space left on device"):
+            write_json({"x": "y" * 400_000}, disk / "record.json")
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def test_a_truncated_record_says_to_delete_it_and_rerun(tmp_path):
+    path = tmp_path / "seed0.json"
+    path.write_text('{"metrics": {"acc": 0.')
+    with pytest.raises(IrbenchError, match=r"seed0\.json: not valid JSON .*delete .*seed0\.json and rerun"):
+        read_json(path)

@@ -7,10 +7,12 @@ NaN or infinity becomes null.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import pickle
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +36,8 @@ FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds. A write
+    that fails (a full disk) is one line naming the file; what was at `path` before is kept."""
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,15 +50,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, target)
+    except OSError as exc:
+        kept = "the previous file is kept" if target.exists() else "nothing was written"
+        raise IrbenchError(
+            f"{target}: not written ({exc.strerror or exc}; {kept}): free space on {target.parent} "
+            "or make it writable, then rerun"
+        ) from exc
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
-    """torch.save `obj` to `path` atomically."""
+    """torch.save `obj` to `path` atomically. torch's writer reports a full disk as a RuntimeError
+    ('unexpected pos'); it becomes the OSError it is, so the message says 'No space left on device'."""
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as exc:
+            if shutil.disk_usage(tmp.parent).free < 1 << 20:  # the half-written file filled the disk
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from exc
+            raise
 
 
 def load_torch(path: str | os.PathLike) -> Any:
@@ -101,7 +116,10 @@ def read_json(path: str | os.PathLike) -> Any:
     except FileNotFoundError as exc:
         raise IrbenchError(f"{path}: file not found") from exc
     except json.JSONDecodeError as exc:
-        raise IrbenchError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise IrbenchError(
+            f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}; a job stopped while writing it?): "
+            f"delete {path} and rerun, and the job that writes it runs again"
+        ) from exc
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:

@@ -1,5 +1,5 @@
 """Job plumbing shared by the workflow scripts: a log that writes to the rule's log file and stderr,
-and a wrapper that turns an IrbenchError into a one-line message and a non-zero exit."""
+and a wrapper that turns an IrbenchError or a Ctrl-C into a one-line message and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -45,3 +45,9 @@ def run_job(main: Callable[[JobLog], None], log_path: str | os.PathLike | None, 
     except IrbenchError as exc:
         log(f"irbench: error: {exc}")
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; outputs are written atomically
+        log(
+            "irbench: interrupted (Ctrl-C): this job's outputs were not written; rerun to continue "
+            "(training resumes from its last finished epoch)"
+        )
+        sys.exit(130)
