@@ -28,6 +28,11 @@ class RunKey:
     seed: int
     config_hash: str
 
+    @classmethod
+    def from_record(cls, rec: Mapping[str, Any]) -> RunKey:
+        """The key a training metrics file or an evaluation record carries in its identifying fields."""
+        return cls(rec["study"], rec["dataset"], rec["variant"], int(rec["seed"]), rec["config_hash"])
+
     @property
     def parent(self) -> str:
         return f"{self.study}/{self.dataset}/{self.variant}/{self.config_hash}"

@@ -277,7 +277,7 @@ def mirror_train(
     from irbench.records import RunKey
 
     rec = read_json(metrics_path)
-    key = RunKey(rec["study"], rec["dataset"], rec["variant"], int(rec["seed"]), rec["config_hash"])
+    key = RunKey.from_record(rec)
     metrics = {"best_epoch": rec["best_epoch"], "wall_s": rec["wall_s"]}
     if rec.get("best_score") is not None:
         metrics["best_score"] = rec["best_score"]
@@ -314,7 +314,7 @@ def mirror_eval(
     rec = read_json(record_path)
     return mirror(
         settings,
-        RunKey(rec["study"], rec["dataset"], rec["variant"], int(rec["seed"]), rec["config_hash"]),
+        RunKey.from_record(rec),
         params={"eval": dict(rec.get("eval_spec", {}))},
         metrics=rec["metrics"],
         artifacts=[record_path],
