@@ -5,12 +5,14 @@
 from snakemake.utils import min_version
 
 from irbench.config import load_yaml
+from irbench.errors import exit_in_one_line
 
 min_version("9.0")
 
 # A params.yaml that is not YAML gets irbench's one line (file, line, column) before Snakemake's own parse.
 # `--configfile my.yaml` is merged over it by Snakemake; overlay.yaml over both (rules/common.smk).
-load_yaml("params.yaml")
+with exit_in_one_line():
+    load_yaml("params.yaml")
 
 
 configfile: "params.yaml"

@@ -21,8 +21,12 @@ from irbench.config import (
     train_spec,
 )
 from irbench.claims import seed_plan
+from irbench.records import check_readable
+from irbench.errors import exit_in_one_line
 from irbench.io import ensure_writable_dir
+from irbench.kept import forget, keep, restore
 from irbench.probes import figures_of, input_files
+from irbench.runlock import guard
 
 OVERLAY = "overlay.yaml"
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -34,19 +38,53 @@ os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 # scale's overlay (`scales.<scale>`), the user's `--configfile`s and `--config` values, overlay.yaml
 # (empty as shipped; DVC tracks it). The user's layers come last, so they beat the scale; the scale's
 # keys they replaced are named in the report and at the start of the run.
-_overlay = (load_yaml(OVERLAY) or {}) if os.path.exists(OVERLAY) else {}
-_cli = workflow.config_settings
-_user = deep_merge(user_layer(_cli.configfiles, _cli.config), _overlay)
-_source = f"params.yaml + {OVERLAY}" if _overlay else "params.yaml"
-CFG = resolve(load_yaml("params.yaml"), _source, user=_user)
-SCALE_OVERRIDES = scale_overrides(load_yaml("params.yaml"), _user)
-check_inputs(CFG)
-# the jobs read the resolved tracking settings from here (irbench.tracking.job_settings)
-os.environ.update(IRBENCH_MLFLOW=json.dumps(CFG["mlflow"]))
-for _line in seed_plan(CFG, SCALE_OVERRIDES):
-    print(_line, file=sys.stderr)
+# Every IrbenchError here is irbench's one line, not a traceback under Snakemake's header.
+with exit_in_one_line():
+    # One run per folder (irbench.runlock); jobs that Snakemake starts in their own process skip it.
+    if workflow.is_main_process:
+        _said = guard(sys.argv[1:])
+        if _said:
+            print(_said, file=sys.stderr)
+    _overlay = (load_yaml(OVERLAY) or {}) if os.path.exists(OVERLAY) else {}
+    _cli = workflow.config_settings
+    _user = deep_merge(user_layer(_cli.configfiles, _cli.config), _overlay)
+    _source = f"params.yaml + {OVERLAY}" if _overlay else "params.yaml"
+    CFG = resolve(load_yaml("params.yaml"), _source, user=_user)
+    SCALE_OVERRIDES = scale_overrides(load_yaml("params.yaml"), _user)
+    if workflow.is_main_process:  # the files themselves are read once, by the run, not again by each job
+        check_inputs(CFG)
+    # the jobs read the resolved tracking settings from here (irbench.tracking.job_settings)
+    os.environ.update(IRBENCH_MLFLOW=json.dumps(CFG["mlflow"]))
+    for _line in seed_plan(CFG, SCALE_OVERRIDES):
+        print(_line, file=sys.stderr)
 
-ensure_writable_dir("results")
+    ensure_writable_dir("results")
+
+
+
+# Results valid before a run survive its failures (irbench.kept): kept before any job starts, put back
+# (and marked incomplete, so the next run recomputes them) where a failed job's outputs went missing.
+onstart:
+    keep(f for job in workflow.dag.needrun_jobs() for f in job.output)
+
+
+onsuccess:
+    forget()
+
+
+onerror:
+    _put_back = []
+    for _job in workflow.dag.needrun_jobs():
+        _back = restore(_job.output)
+        if _back:
+            workflow.persistence.started(_job)
+            _put_back += _back
+    if _put_back:
+        print(
+            f"irbench: kept {len(_put_back)} result(s) that were valid before this run, in place and marked "
+            f"incomplete (recomputed by the next run): {', '.join(_put_back)}",
+            file=sys.stderr,
+        )
 
 
 wildcard_constraints:
@@ -70,6 +108,12 @@ def eval_records(study):
 def train_records(study):
     """Every per-seed training metrics file of a study."""
     return [f"results/{study}/models/{d}/{v}/seed{s}.json" for d, v, s in jobs(study)]
+
+
+# A record truncated by a crash stops the run here, in one line, rather than the job that reads it.
+if workflow.is_main_process:
+    with exit_in_one_line():
+        check_readable(f for s in CFG["studies"] for f in eval_records(s) + train_records(s))
 
 
 def figure_captions(study):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from irbench.data.cifar import load_cifar
-from irbench.datasets import check_dataset_folders, prepare_dataset
+from irbench.datasets import check_datasets, prepare_dataset
 from irbench.errors import IrbenchError
 
 from .conftest import SHARED_DATA
@@ -64,5 +64,23 @@ def test_truncated_and_malformed_files_are_named(tmp_path):
 def test_missing_dataset_folder_is_named_before_any_job(tmp_path):
     datasets = {"c10": {"kind": "cifar10", "root": str(tmp_path / "nowhere")}}
     with pytest.raises(IrbenchError, match="nowhere: dataset folder not found"):
-        check_dataset_folders(datasets, ["c10"])
-    check_dataset_folders(datasets, [])  # unused datasets are not checked
+        check_datasets(datasets, ["c10"])
+    check_datasets(datasets, [])  # unused datasets are not checked
+
+
+def test_truncated_or_missing_batches_stop_the_run_before_any_job(tmp_path):
+    """The check before any job reads the batches as prepare_dataset would: a truncated or missing one is
+    named in one line with its `datasets` entry, not found inside the prepare job."""
+    root = tmp_path / "c100"
+    _fake_cifar100(root)
+    datasets = {"mine": {"kind": "cifar100", "root": str(root)}}
+    check_datasets(datasets, ["mine"])  # whole: passes
+    blob = (root / "train").read_bytes()
+    (root / "train").write_bytes(blob[: len(blob) // 3])
+    with pytest.raises(
+        IrbenchError, match=r"c100/train: cannot be read as a CIFAR pickle .*\(datasets\.mine\)$"
+    ):
+        check_datasets(datasets, ["mine"])
+    (root / "train").unlink()
+    with pytest.raises(IrbenchError, match=r"c100/train: file not found .*train_files"):
+        check_datasets(datasets, ["mine"])

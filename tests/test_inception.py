@@ -55,3 +55,28 @@ def test_fid_of_a_set_with_itself_is_zero_and_grows_with_a_shift():
     assert feature_frechet_distance(fx, fx) == pytest.approx(0, abs=1e-6)
     real_vs_real = feature_frechet_distance(fx, fy)
     assert 0 < real_vs_real < feature_frechet_distance(fx, fshift)
+
+
+def test_weights_are_verified_before_any_job(tmp_path):
+    """An empty file, a file whose sha256 is not the prefix its name carries (a partial download), and a file
+    that is not a state dict each stop the run in one line before any job; a whole file passes."""
+    import hashlib
+
+    from irbench.metrics.inception import verify_weights
+
+    empty = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
+    empty.write_bytes(b"")
+    with pytest.raises(IrbenchError, match=r"6726825d.pth: empty file .*download it again from https://"):
+        verify_weights(empty)
+    empty.write_bytes(b"\x80\x02half a download")
+    with pytest.raises(IrbenchError, match=r"sha256 starts [0-9a-f]{8}, not the 6726825d its name carries"):
+        verify_weights(empty)
+    blob = tmp_path / "blob.bin"
+    torch.save({"w": torch.zeros(2)}, blob)
+    named = tmp_path / f"weights-{hashlib.sha256(blob.read_bytes()).hexdigest()[:8]}.pth"
+    blob.rename(named)
+    assert verify_weights(named, "torch_fidelity") == named
+    plain = tmp_path / "my_inception.pth"
+    plain.write_text("not torch")
+    with pytest.raises(IrbenchError, match=r"my_inception.pth: not a PyTorch weights file"):
+        verify_weights(plain)

@@ -114,7 +114,7 @@ def test_a_full_disk_is_one_line_naming_the_file_and_keeps_what_was_there(tmp_pa
         with pytest.raises(IrbenchError, match=r"record\.json.*No space left on device"):
             write_json({"x": "y" * 400_000}, disk / "record.json")
     finally:
-        subprocess.run(["umount", str(disk)], capture_output=True)
+        subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)  # lazy: a handle may be open
 
 
 def test_a_truncated_record_says_to_delete_it_and_rerun(tmp_path):

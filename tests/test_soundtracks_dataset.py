@@ -8,7 +8,7 @@ import torch
 
 from irbench.audio.synthetic import EMOTIONS, MID_LEVEL
 from irbench.data.tensors import load_split
-from irbench.datasets import check_dataset_folders, prepare_dataset
+from irbench.datasets import check_datasets, prepare_dataset
 from irbench.errors import IrbenchError
 from irbench.models.vgg import MERNet
 from irbench.objectives.mer import masked_mse, mer_loss
@@ -101,10 +101,10 @@ def test_clip_without_midlevel_annotation_and_missing_folder_are_named(layout, t
         prepare_dataset(spec, tmp_path / "d.pt")
     assert not (tmp_path / "d.pt").exists()
     with pytest.raises(IrbenchError, match=r"nowhere: dataset folder not found \(datasets.st.midlevel_root"):
-        check_dataset_folders({"st": {**spec, "midlevel_root": "nowhere"}}, ["st"])
+        check_datasets({"st": {**spec, "midlevel_root": "nowhere"}}, ["st"])
     (tmp_path / "afile").write_text("")
     with pytest.raises(IrbenchError, match=r"afile: is a file, not a folder \(datasets.st.midlevel_root"):
-        check_dataset_folders({"st": {**spec, "midlevel_root": str(tmp_path / "afile")}}, ["st"])
+        check_datasets({"st": {**spec, "midlevel_root": str(tmp_path / "afile")}}, ["st"])
 
 
 def test_unknown_targets_are_left_out_of_the_loss():

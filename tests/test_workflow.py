@@ -38,79 +38,7 @@ PROJECT_FILES = [
     "scripts",
     "src/irbench",
 ]
-TINY = {
-    "datasets": {
-        "synthetic_shapes": {"n_train": 300, "n_test": 100, "n_classes": 4},
-        "synthetic_mer": {"n_clips": 30, "n_frames": 32},
-        "synthetic_cue": {"n_train": 200, "n_test": 60, "n_classes": 4},
-    },
-    "lime": {
-        "model": {"width": 4},
-        "train": {"epochs": 1, "batch_size": 64},
-        "variants": {
-            v: {
-                "train": {"epochs": 1},
-                "refine": {"rounds": 1, "n_explain": 4, "num_samples": 20, "batch_size": 64},
-                **({"attack": {"method": "fgsm", "steps": 1}} if v in ("refined", "refined_adv") else {}),
-            }
-            for v in ("refined", "refined_mask", "refined_rrr", "refined_adv")
-        },
-        "evaluate": {
-            "n_eval": 40,
-            "sweep": {"eps": [0.0313725], "pgd_steps": 1},
-            "corruptions": {"names": ["fog", "contrast"], "severities": [1, 5], "n_images": 20},
-            "lime": {"n_images": 2, "num_samples": 20, "batch_size": 64},
-            "autoattack": {"version": "custom", "attacks": ["apgd-ce"], "n_images": 20, "n_iter": 10},
-            "gates": {"n_images": 20, "large_eps_steps": 5},
-        },
-    },
-    "mer": {
-        "model": {"width_factor": 0.125},
-        "train": {"epochs": 2},
-        "variants": {
-            "aA2E": {"attack": {"steps": 1}, "adv_every": 1},
-            "aA2B2E": {"attack": {"steps": 1}},
-            "linear": {"train": {"epochs": 2}},
-        },
-        "evaluate": {"attacks": {"bim": {"steps": 2}, "ref": {"steps": 5}}, "sweep": {"eps": [0.01, 1.0]}},
-    },
-    "vision": {
-        "model": {"width": 4},
-        "train": {"epochs": 1, "batch_size": 64, "augment": ["flip"]},
-        "variants": {"l2_robust": {"attack": {"steps": 1, "step": 0.5}}},
-        "evaluate": {
-            "n_eval": 40,
-            "attacks": {"l2_pgd": {"steps": 2}, "linf_pgd": {"steps": 2}},
-            "sweep": {"eps": [0.0156863], "l2_eps": [0.5], "pgd_steps": 1},
-            "autoattack": {
-                "version": "custom",
-                "attacks": ["apgd-ce", "apgd-t"],
-                "n_images": 20,
-                "n_iter": 10,
-            },
-            "gates": {"n_images": 20, "large_eps_steps": 5},
-            "attributions": {
-                "n_images": 16,
-                "n_baselines": 8,
-                "n_figure": 2,
-                "ig_steps": 4,
-                "ig_baselines": 2,
-                "shap_samples": 4,
-            },
-            "sanity": {"n_images": 4, "n_stages": 2},
-            "visualise": {
-                "n_classes_shown": 2,
-                "fid_images_per_class": 4,
-                "n_inversions": 2,
-                "n_units": 1,
-                "n_top": 2,
-                "gen_steps": 3,
-                "inv_steps": 3,
-                "extractor": {"kind": "random", "seed": 0},
-            },
-        },
-    },
-}
+TINY_CONFIG = ROOT / "tests" / "configs" / "tiny.yaml"  # the tiny scale, every size shrunk
 
 
 def _env() -> dict[str, str]:
@@ -158,9 +86,10 @@ def make_project(dest: Path) -> Path:
         else:
             shutil.copy2(src, dst)
     cfg = yaml.safe_load((ROOT / "params.yaml").read_text())
-    cfg["scales"]["tiny"] = TINY
-    cfg["scale"] = "tiny"
-    cfg["seeds"] = [0, 1]  # the job counts below are for two seeds
+    tiny = yaml.safe_load(TINY_CONFIG.read_text())
+    cfg["scales"]["tiny"] = tiny["scales"]["tiny"]
+    cfg["scale"] = tiny["scale"]
+    cfg["seeds"] = tiny["seeds"]  # the job counts below are for two seeds
     write_params(dest, cfg)
     return dest
 
@@ -400,6 +329,9 @@ def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
     assert proc.returncode != 0
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "unknown key 'sedes'" in ln]
     assert lines, proc.stderr
+    # one line: irbench's own, not under Snakemake's `IrbenchError in file ...` header with a traceback
+    assert lines[0].startswith("irbench: params.yaml: unknown key 'sedes'")
+    assert "Traceback" not in proc.stderr and "IrbenchError" not in proc.stderr
     after = sorted(p.stat().st_mtime_ns for p in (copy_of_done / "results").rglob("*") if p.is_file())
     assert before == after
     cfg["seeds"] = cfg.pop("sedes")
@@ -415,6 +347,85 @@ def test_bad_key_stops_before_any_job_with_a_one_line_message(copy_of_done):
     )
 
 
+def _start(cwd: Path, *args: str) -> subprocess.Popen:
+    """A Snakemake run in the background (its output in cwd/run.log)."""
+    log = (cwd / "run.log").open("w")
+    cmd = [str(BIN / "snakemake"), "--profile", "profiles/local", "--cores", "1", *args]
+    return subprocess.Popen(
+        cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True
+    )
+
+
+def _job_pid(cwd: Path, script: str, timeout: float = 120) -> int:
+    """The pid of the first job of `script` (e.g. evaluate.py) that Snakemake starts in this project."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = subprocess.run(
+            ["pgrep", "-f", f"{cwd}/.snakemake/scripts/.*{script}"], capture_output=True, text=True
+        )
+        if found.stdout.split():
+            return int(found.stdout.split()[0])
+        time.sleep(0.2)
+    raise AssertionError(f"no {script} job started: {(cwd / 'run.log').read_text()[-2000:]}")
+
+
+def test_two_runs_in_one_folder_are_impossible(copy_of_done):
+    """A second run beside a running one is refused in one line, also after a run with nothing to do has
+    ended in between (Snakemake's own exit removes every lock, the running run's included); a dry run is
+    not refused; after a kill -9, the next run clears the stale lock itself."""
+    first = _start(copy_of_done, "vision", "--forcerun", "evaluate")
+    try:
+        _job_pid(copy_of_done, "evaluate.py")
+        idle = smk(copy_of_done, "results/vision/data/synthetic_shapes.pt", check=False)  # a no-op run ends
+        assert idle.returncode != 0 and "another irbench run is using this folder" in idle.stderr
+        assert smk(copy_of_done, "-n", "vision").returncode == 0  # reading the plan is fine
+        second = smk(copy_of_done, "vision", "--forcerun", "evaluate", check=False)
+        refused = [ln for ln in second.stderr.splitlines() if "another irbench run" in ln]
+        assert second.returncode != 0 and len(refused) == 1 and "Traceback" not in second.stderr
+        assert (
+            refused[0].startswith("irbench: .snakemake/irbench-run.lock:")
+            and f"pid {first.pid}" in refused[0]
+        )
+        assert "LockException" not in second.stderr
+    finally:
+        os.killpg(first.pid, 9)  # kill -9 the run and its jobs
+        first.wait()
+    assert any((copy_of_done / ".snakemake" / "locks").iterdir())  # the killed run's Snakemake lock
+    after = smk(copy_of_done, "vision")
+    assert "irbench: removed .snakemake/locks/, left by a run that was killed" in after.stderr
+
+
+def test_a_failed_rerun_keeps_the_results_that_were_valid_before_it(copy_of_done):
+    """A job that dies (here: SIGKILL, as a time limit or a lost node would) after Snakemake deleted its
+    outputs gets them back, byte for byte, marked incomplete so that the next run recomputes them."""
+    record = copy_of_done / "results/vision/eval/synthetic_shapes/standard/seed0.json"
+    before = record.read_bytes()
+    cfg = params(copy_of_done)
+    cfg["scales"]["tiny"]["vision"]["evaluate"]["n_eval"] = 36
+    write_params(copy_of_done, cfg)
+    run = _start(copy_of_done, str(record.relative_to(copy_of_done)))
+    os.kill(_job_pid(copy_of_done, "evaluate.py"), 9)
+    assert run.wait() != 0
+    log = (copy_of_done / "run.log").read_text()
+    assert "irbench: kept 2 result(s) that were valid before this run" in log
+    assert record.read_bytes() == before
+    assert planned(copy_of_done, str(record.relative_to(copy_of_done))) == {"evaluate": 1}
+    smk(copy_of_done, str(record.relative_to(copy_of_done)))
+    assert record.read_bytes() != before  # recomputed with the new setting
+    assert not (copy_of_done / ".snakemake" / "irbench-kept").exists()  # emptied by the run that succeeded
+
+
+def test_a_truncated_record_stops_the_run_before_any_job_and_costs_no_table(copy_of_done):
+    tables = {p: p.read_bytes() for p in (copy_of_done / "results" / "tables").iterdir()}
+    record = copy_of_done / "results/mer/eval/synthetic_mer/A2E/seed1.json"
+    record.write_bytes(record.read_bytes()[:100])
+    proc = smk(copy_of_done, check=False)
+    said = [ln for ln in proc.stderr.splitlines() if "seed1.json: not valid JSON" in ln]
+    assert proc.returncode != 0 and said and "delete" in said[0] and "Traceback" not in proc.stderr
+    assert said[0].startswith("irbench: results/mer/eval/synthetic_mer/A2E/seed1.json")
+    assert {p: p.read_bytes() for p in (copy_of_done / "results" / "tables").iterdir()} == tables
+
+
 def test_missing_fid_weights_stop_the_run_before_any_job(tmp_path):
     project = make_project(tmp_path / "p")
     cfg = params(project)
@@ -427,6 +438,12 @@ def test_missing_fid_weights_stop_the_run_before_any_job(tmp_path):
     assert proc.returncode != 0
     lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "FID Inception weights not found" in ln]
     assert lines and "weights/pt_inception-2015-12-05-6726825d.pth" in lines[0] and "https://" in lines[0]
+    # a 0-byte (or partly downloaded) file is found before the run too, not in the visualise probe hours in
+    (project / "weights").mkdir()
+    (project / "weights" / "pt_inception-2015-12-05-6726825d.pth").write_bytes(b"")
+    proc = smk(project, "-n", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "irbench: weights/pt_inception-2015-12-05-6726825d.pth: empty file" in proc.stderr
 
 
 def test_one_run_trains_a_cifar_resnet18_and_an_imagenet_resnet50(tmp_path):

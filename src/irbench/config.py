@@ -253,10 +253,10 @@ def check_study_names(studies: list[str], rule_names: list[str], source: str = "
 def check_inputs(cfg: Mapping[str, Any]) -> None:
     """Before any job: the folders of every used dataset exist, and every probe's own checks pass (e.g. the
     FID Inception's local weights file)."""
-    from irbench.datasets import check_dataset_folders
+    from irbench.datasets import check_datasets
     from irbench.probes import PROBES, configured
 
-    check_dataset_folders(cfg["datasets"], sorted({d for s in cfg["studies"] for d in cfg[s]["datasets"]}))
+    check_datasets(cfg["datasets"], sorted({d for s in cfg["studies"] for d in cfg[s]["datasets"]}))
     for study in cfg["studies"]:
         for dataset in cfg[study]["datasets"]:
             spec = eval_spec(cfg, study, dataset)

@@ -92,3 +92,11 @@ def load_records(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(list(rows.values()))
+
+
+def check_readable(paths: Iterable[str | os.PathLike]) -> None:
+    """Before any job: every existing record of the run reads as JSON, so a record truncated by a crash
+    stops the run in one line (delete it and rerun) instead of failing the job that aggregates it."""
+    for path in paths:
+        if os.path.isfile(path):
+            read_json(path)

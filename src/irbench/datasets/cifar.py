@@ -14,6 +14,11 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
     return splits, {"n_classes": len(names), "image_size": 32, "class_names": names}
 
 
+def check(spec: Mapping[str, Any]) -> None:
+    """Before any job: every batch the entry reads is there and whole (the same reading as `prepare`)."""
+    load_cifar(spec["root"], spec["kind"], spec.get("train_files"))
+
+
 SCHEMA = {
     "required": ["root"],
     "properties": {
@@ -30,6 +35,11 @@ SCHEMA = {
 for _name in ("cifar10", "cifar100"):
     register(
         DatasetKind(
-            _name, prepare, f"{_name} python pickles", schema=SCHEMA, folders={"root": f"the {_name} layout"}
+            _name,
+            prepare,
+            f"{_name} python pickles",
+            schema=SCHEMA,
+            folders={"root": f"the {_name} layout"},
+            check=check,
         )
     )

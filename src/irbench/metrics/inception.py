@@ -15,7 +15,9 @@ read from a local file whose path is a configuration key; nothing is downloaded.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,40 @@ def check_weights(path: str | os.PathLike, kind: str = "inception") -> Path:
             f"{path}: FID Inception weights not found (expected {name}, {what}; download it from {url} and "
             "set the path in <study>.evaluate.visualise.extractor.weights)"
         )
+    return path
+
+
+# torch hub's convention: a weights file's name ends in the first hex digits of its sha256
+HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.pth?$")
+
+
+def verify_weights(path: str | os.PathLike, kind: str = "inception") -> Path:
+    """Before any job: the weights file exists, is not empty, has the sha256 prefix its name carries (as
+    the published files do), or else loads as a state dict; a one-line error naming it otherwise."""
+    path = check_weights(path, kind)
+    name, url, what = WEIGHTS[kind]
+    again = f"expected {name}, {what}: download it again from {url}"
+    if path.stat().st_size == 0:
+        raise IrbenchError(f"{path}: empty file ({again})")
+    named = HASH_IN_NAME.search(path.name)
+    if named:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        if not digest.hexdigest().startswith(named.group(1)):
+            raise IrbenchError(
+                f"{path}: sha256 starts {digest.hexdigest()[:8]}, not the {named.group(1)} its name carries "
+                f"(a partial or damaged download; {again})"
+            )
+        return path
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IrbenchError(f"{path}: not a PyTorch weights file ({first}; {again})") from exc
+    if not isinstance(state, Mapping) or not state:
+        raise IrbenchError(f"{path}: not a state dict ({again})")
     return path
 
 

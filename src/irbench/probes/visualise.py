@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from irbench.explain.visual import visual_battery
-from irbench.metrics.inception import build_extractor, check_weights
+from irbench.metrics.inception import build_extractor, verify_weights
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, register
 
 POSITIVE = {"type": "number", "exclusiveMinimum": 0, "description": "expected a positive number"}
@@ -36,9 +36,10 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
 
 
 def preflight(spec: Mapping[str, Any]) -> None:
-    """Before any job: an Inception extractor finds its local weights file (nothing is downloaded)."""
+    """Before any job: an Inception extractor finds its local weights file (nothing is downloaded), and the
+    file is whole (irbench.metrics.inception.verify_weights)."""
     if spec["extractor"]["kind"] in ("inception", "torch_fidelity"):
-        check_weights(spec["extractor"]["weights"], spec["extractor"]["kind"])
+        verify_weights(spec["extractor"]["weights"], spec["extractor"]["kind"])
 
 
 def draw_visualisations(
