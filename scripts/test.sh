@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
-bash scripts/setup-slurm.sh  # the SLURM test's cluster (root only; otherwise that test skips, saying why)
+bash scripts/setup-test-packages.sh  # the SLURM cluster, Chromium (root only; else those tests skip, saying why)
 echo "== ruff" && "$ENV/bin/ruff" check . && "$ENV/bin/ruff" format --check .
 echo "== snakemake --lint"
 lint="$("$ENV/bin/snakemake" --lint --profile profiles/local 2>&1)" || { echo "$lint"; exit 1; }

@@ -116,7 +116,7 @@ def slurm_unavailable() -> str | None:
         return "not running as root (the daemons and /run/munge need it)"
     missing = [b for b in SLURM_BINARIES if shutil.which(b) is None]
     if missing:
-        return f"not installed: {', '.join(missing)} (scripts/setup-slurm.sh installs them as root)"
+        return f"not installed: {', '.join(missing)} (scripts/setup-test-packages.sh installs them as root)"
     for existing in (Path("/etc/slurm/slurm.conf"), CONFIG_LINK):
         if existing.exists():
             return f"this machine has a SLURM configuration ({existing}); the test leaves it alone"
