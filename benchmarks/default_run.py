@@ -8,7 +8,8 @@ baseline) read "holds", every study's controls pass (the negative control inconc
 found), with at least 5 seeds. Writes results/run.md (wall time, cores, commit), which the README's
 generated blocks quote.
 Usage: .venv/bin/python benchmarks/default_run.py [--keep DIR] [--readme]
-  --keep DIR: copy results/ to DIR; --readme: rewrite the README's result blocks from this run.
+  --keep DIR: copy results/ to DIR; --readme: rewrite the README's result blocks from this run, and
+  report/default_run.json, their numbers, that the report of a run of the same configuration compares with.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ BASELINE_S = 1500.0
 TARGET_RATIO = 0.5
 # (study, metric, better, worse) of the claims on effects the synthetic data plant: they must hold
 PLANTED = [("vision", "acc_l2_pgd", "l2_robust", "standard"), ("mer", "corr_clean", "A2E", "linear")]
+
+
+def publish_numbers(results: Path, commit: str) -> None:
+    """Write report/default_run.json, the README blocks' numbers that a run's report compares itself with
+    (irbench.published), after checking that the run's report names the same configuration hash."""
+    from irbench.config import config_hash, load_yaml, resolve
+    from irbench.machine import cpu_model
+    from irbench.published import PUBLISHED, save, snapshot
+
+    digest = config_hash(resolve(load_yaml(ROOT / "params.yaml")))
+    if f"| configuration hash | {digest} |" not in (results / "report.md").read_text():
+        raise SystemExit(f"the run's report does not name configuration hash {digest}: not published")
+    save(snapshot(results, digest, commit, f"{cpu_model()}, {os.cpu_count()} cores"), ROOT / PUBLISHED)
 
 
 def decided(results: Path) -> bool:
@@ -112,6 +126,7 @@ def main() -> int:
         )
         if "--readme" in sys.argv:
             rewrite(ROOT / "README.md", work / "results")
+            publish_numbers(work / "results", commit)
         table = pd.read_csv(work / "results/tables/vision.csv").set_index("variant")
         for study in ("vision", "mer", "lime"):
             if (work / f"results/tables/{study}.md").exists():

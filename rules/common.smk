@@ -26,6 +26,7 @@ from irbench.errors import exit_in_one_line
 from irbench.io import ensure_writable_dir
 from irbench.kept import forget, keep, restore
 from irbench.probes import figures_of, input_files
+from irbench.published import PUBLISHED
 from irbench.runlock import guard
 
 OVERLAY = "overlay.yaml"
@@ -150,7 +151,8 @@ def figure_params(wc):
 
 
 def table_files(study):
-    return [f"results/tables/{study}{suffix}" for suffix in (".csv", ".md", "_metrics.json", "_curves.csv")]
+    tables = [f"results/tables/{study}{suffix}" for suffix in (".csv", ".md", "_curves.csv")]
+    return tables + [f"results/metrics/{study}"]
 
 
 def report_files(studies=None):

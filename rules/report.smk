@@ -10,7 +10,7 @@ rule aggregate:
             subcategory="tables",
         ),
         md="results/tables/{study}.md",
-        metrics="results/tables/{study}_metrics.json",
+        metrics=directory("results/metrics/{study}"),  # the headline, a file per variant (dvc metrics)
         curves="results/tables/{study}_curves.csv",
     params:
         study="{study}",
@@ -89,6 +89,8 @@ rule report_page:
         records=[f for s in CFG["studies"] for f in eval_records(s)],
         train=[f for s in CFG["studies"] for f in train_records(s)],
         figures=[f for s in CFG["studies"] for f in figure_files(s)],
+        # the README's default-run numbers, compared with where the configuration is the same
+        published=[str(PUBLISHED)] if PUBLISHED.is_file() else [],
     output:
         html=report("results/report.html", caption="../report/report_page.rst", category="report"),
         md="results/report.md",

@@ -33,3 +33,16 @@ def test_a_rewritten_output_keeps_the_old_version_until_the_run_succeeds(tmp_pat
     assert kept.restore(["m.json"], tmp_path) == ["m.json"] and out.read_text() == "old"
     kept.forget(tmp_path)
     assert not (tmp_path / kept.KEPT).exists()
+
+
+def test_a_folder_output_is_kept_and_put_back_whole(tmp_path):
+    folder = tmp_path / "results" / "metrics" / "vision"
+    folder.mkdir(parents=True)
+    (folder / "shapes.standard.json").write_text('{"acc_clean": 0.9}')
+    (folder / "shapes.l2_robust.json").write_text('{"acc_clean": 0.8}')
+    assert kept.keep(["results/metrics/vision"], tmp_path) == 1
+    for f in folder.iterdir():
+        f.unlink()
+    folder.rmdir()
+    assert kept.restore(["results/metrics/vision"], tmp_path) == ["results/metrics/vision"]
+    assert sorted(p.name for p in folder.iterdir()) == ["shapes.l2_robust.json", "shapes.standard.json"]

@@ -166,3 +166,29 @@ def test_a_failed_control_marks_its_study_not_trustworthy():
     controls = evaluate_controls(pd.DataFrame(rows), "toy", claims, gates_of={})
     (line,) = trust_lines({"toy": controls})
     assert line.startswith("**toy: every verdict is NOT TRUSTWORTHY**") and "negative control" in line
+
+
+def test_report_compares_a_run_with_the_readme_numbers_within_a_tolerance(tmp_path):
+    """The same configuration: how many means agree with the README's run, and which do not; another
+    configuration: said, and not compared."""
+    import pandas as pd
+
+    from irbench.published import Published
+
+    inputs = _study(tmp_path)
+    rows = pd.read_csv(inputs.table_csv).to_dict(orient="records")
+    moved = [
+        {**r, "acc_clean_mean": r["acc_clean_mean"] + (0.3 if r["variant"] == "standard" else 0.0)}
+        for r in rows
+    ]
+    published = Published("abc123", "31831ad", "a 2-core machine", {"vision": moved})
+    out = tmp_path / "results"
+    kw = dict(html_path=out / "report.html", md_path=out / "report.md", git_commit="deadbeef")
+    build_report({"vision": inputs}, config_hash="abc123", published=published, **kw)
+    md = (out / "report.md").read_text()
+    assert "## Against the README's numbers" in md and "means within tolerance" in md
+    outside = md.split("Outside the tolerance")[1].split("##")[0]
+    assert "| vision | toy | standard | acc_clean |" in outside and "l2_robust | acc_clean" not in outside
+    build_report({"vision": inputs}, config_hash="fff000", published=published, **kw)
+    md = (out / "report.md").read_text()
+    assert "is not the one of the README's default run" in md and "Outside the tolerance" not in md

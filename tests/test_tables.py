@@ -37,7 +37,7 @@ def test_summary_has_mean_std_and_paper_columns():
     assert "85.0 ± 7.1" in md and "93.20 (cifar10)" in md
 
 
-def test_write_report_writes_all_four_files(tmp_path):
+def test_write_report_writes_tables_curves_and_the_headline(tmp_path):
     evals, trains = [], []
     for _, r in _records().iterrows():
         ident = {k: r[k] for k in ("study", "dataset", "variant")} | {"seed": int(r["seed"])}
@@ -53,14 +53,14 @@ def test_write_report_writes_all_four_files(tmp_path):
         for k, s in (
             ("csv", ".csv"),
             ("md", ".md"),
-            ("metrics", "_metrics.json"),
+            ("metrics", "_metrics"),
             ("curves_csv", "_curves.csv"),
         )
     }
     write_report("vision", evals, trains, {"toy": "cifar10"}, **out)
-    assert json.loads(out["metrics"].read_text())["vision"]["toy/l2_robust"]["acc_clean"] == pytest.approx(
-        0.6
-    )
+    # the headline: a file per dataset/variant with the primary claims' metrics (a row of `dvc metrics show`)
+    headline = json.loads((out["metrics"] / "toy.l2_robust.json").read_text())
+    assert set(headline) == {"acc_l2_pgd", "acc_clean"} and headline["acc_clean"] == pytest.approx(0.6)
     assert len(pd.read_csv(out["curves_csv"])) == 8
     assert set(pd.read_csv(out["csv"])["variant"]) == {"standard", "l2_robust"}
 

@@ -7,6 +7,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -140,8 +141,8 @@ def test_tables_have_mean_std_per_variant_and_paper_columns(done):
     assert (
         "| L2-PGD eps 0.5 (%) |" in md.split("## Against the attack's strength")[1]
     )  # the sweep's L2 column
-    headline = json.loads((done / "results/tables/vision_metrics.json").read_text())
-    assert set(headline["vision"]) == {"synthetic_shapes/standard", "synthetic_shapes/l2_robust"}
+    headline = sorted(p.name for p in (done / "results/metrics/vision").glob("*.json"))
+    assert headline == ["synthetic_shapes.l2_robust.json", "synthetic_shapes.standard.json"]
     for kind in ("attributions", "visualisations", "features"):
         figure = done / f"results/figures/vision_synthetic_shapes_{kind}_seed0.png"
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -375,7 +376,7 @@ def test_two_runs_in_one_folder_are_impossible(copy_of_done):
     not refused; after a kill -9, the next run clears the stale lock itself."""
     first = _start(copy_of_done, "vision", "--forcerun", "evaluate")
     try:
-        _job_pid(copy_of_done, "evaluate.py")
+        os.kill(_job_pid(copy_of_done, "evaluate.py"), signal.SIGSTOP)  # the first run stays in progress
         idle = smk(copy_of_done, "results/vision/data/synthetic_shapes.pt", check=False)  # a no-op run ends
         assert idle.returncode != 0 and "another irbench run is using this folder" in idle.stderr
         assert smk(copy_of_done, "-n", "vision").returncode == 0  # reading the plan is fine
@@ -388,7 +389,7 @@ def test_two_runs_in_one_folder_are_impossible(copy_of_done):
         )
         assert "LockException" not in second.stderr
     finally:
-        os.killpg(first.pid, 9)  # kill -9 the run and its jobs
+        os.killpg(first.pid, signal.SIGKILL)  # kill -9 the run and its jobs
         first.wait()
     assert any((copy_of_done / ".snakemake" / "locks").iterdir())  # the killed run's Snakemake lock
     after = smk(copy_of_done, "vision")
@@ -404,7 +405,7 @@ def test_a_failed_rerun_keeps_the_results_that_were_valid_before_it(copy_of_done
     cfg["scales"]["tiny"]["vision"]["evaluate"]["n_eval"] = 36
     write_params(copy_of_done, cfg)
     run = _start(copy_of_done, str(record.relative_to(copy_of_done)))
-    os.kill(_job_pid(copy_of_done, "evaluate.py"), 9)
+    os.kill(_job_pid(copy_of_done, "evaluate.py"), signal.SIGKILL)
     assert run.wait() != 0
     log = (copy_of_done / "run.log").read_text()
     assert "irbench: kept 2 result(s) that were valid before this run" in log
@@ -606,6 +607,7 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     project = make_project(tmp_path / "p")
     run(project, "git", "init", "-q")
     run(project, str(BIN / "dvc"), "init", "-q")
+    shutil.copy(ROOT / ".dvc" / "config", project / ".dvc" / "config")  # the offline `dvc plots` page
     # no environment activated: the stages call the project's own Snakemake (scripts/snakemake.sh), here the
     # test's environment named by IRBENCH_ENV (so nothing is installed into the copy)
     bare = {**_env(), "IRBENCH_ENV": sys.prefix}
@@ -626,8 +628,10 @@ def test_dvc_repro_twice_then_checkout_retrains_nothing(tmp_path, done):
     status = run(project, str(BIN / "dvc"), "status").stdout
     assert "study@lime" in status and "study@vision" in status and "report" in status
     (project / "overlay.yaml").write_text("{}\n")
-    shows = run(project, str(BIN / "dvc"), "metrics", "show").stdout
-    assert "acc_clean" in shows
+    shows = run(project, str(BIN / "dvc"), "metrics", "show").stdout.splitlines()
+    # the headline fits a terminal: a row per dataset/variant, a column per primary claim's metric
+    assert "acc_clean" in shows[0] and "corr_bim" in shows[0] and "cue_following" in shows[0]
+    assert len(shows) == 1 + 13 and max(map(len, shows)) <= 200, "\n".join(shows)
     # `dvc plots show`: per study, one line per dataset/variant (colour) and seed (its own line)
     plots = json.loads(run(project, str(BIN / "dvc"), "plots", "show", "--json").stdout)["data"]
     for study in ("vision", "mer", "lime"):

@@ -2,6 +2,7 @@
 (rules/report.smk)."""
 
 from irbench.joblog import run_job
+from irbench.published import load
 from irbench.report_page import StudyInputs, build_report
 from irbench.tracking import git_commit
 
@@ -27,6 +28,7 @@ def main(log):
         config_hash=p.config_hash,
         git_commit=git_commit(),
         run_setting=p.run_setting,
+        published=load(snakemake.input.published[0]) if snakemake.input.published else None,
     )
     for c in claims:
         interval = f"[{c.ci_low:+.4g}, {c.ci_high:+.4g}], p (Holm) {c.p_holm:.3g}"

@@ -32,24 +32,31 @@ def _link(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def _files(path: Path) -> list[Path]:
+    """The files at `path`: itself, or every file under it when it is a folder (a directory() output)."""
+    return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+
+
 def keep(paths: Iterable[str | os.PathLike], folder: str | os.PathLike = ".") -> int:
-    """Keep each existing file of `paths` (relative to the run's folder). Returns how many were kept."""
+    """Keep each existing file or folder of `paths` (relative to the run's folder). Returns how many."""
     kept = 0
     for path in paths:
         src = Path(folder) / path
-        if src.is_file() and not Path(path).is_absolute():
-            _link(src, Path(folder) / KEPT / path)
+        if src.exists() and not Path(path).is_absolute():
+            for f in _files(src):
+                _link(f, Path(folder) / KEPT / f.relative_to(folder))
             kept += 1
     return kept
 
 
 def restore(paths: Iterable[str | os.PathLike], folder: str | os.PathLike = ".") -> list[str]:
-    """Put back each file of `paths` that is missing and was kept. Returns the paths put back."""
+    """Put back each file or folder of `paths` that is missing and was kept. Returns the paths put back."""
     restored = []
     for path in paths:
         dst, src = Path(folder) / path, Path(folder) / KEPT / path
-        if not dst.exists() and src.is_file():
-            _link(src, dst)
+        if not dst.exists() and src.exists():
+            for f in _files(src):
+                _link(f, dst / f.relative_to(src) if src.is_dir() else dst)
             restored.append(str(path))
     return restored
 

@@ -34,6 +34,7 @@ from irbench.claims import (
 )
 from irbench.io import read_json, write_text
 from irbench.power import MAX_SEEDS
+from irbench.published import Published, compare, comparison_lines
 from irbench.records import load_records
 from irbench.tables import column_legend, is_fraction, md_table, paper_reference, source_text, table_sections
 
@@ -331,9 +332,11 @@ def build_report(
     config_hash: str,
     git_commit: str,
     run_setting: Mapping[str, Any] | None = None,
+    published: Published | None = None,
 ) -> list[ClaimResult]:
     """Write report.html and report.md (atomically) for the given studies; return the tested claims.
-    `run_setting` (irbench.config.run_setting) is stated above the claims."""
+    `run_setting` (irbench.config.run_setting) is stated above the claims; `published`, the README's
+    default run, is compared with where the configuration is the same (irbench.published)."""
     claims = [c for study, inputs in studies.items() for c in study_claims(study, inputs)]
     controls = {study: study_controls(study, inputs) for study, inputs in studies.items()}
     claims_df = _claims_frame(claims)
@@ -408,6 +411,18 @@ def build_report(
             caption = inputs.captions.get(str(fig), p.stem.replace("_", " "))
             h.append(_img(p, caption))
             md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", "", f"*{caption}*", ""]
+    same = published is not None and published.config_hash == config_hash
+    tables = {study: pd.read_csv(inputs.table_csv) for study, inputs in studies.items()}
+    compared = compare(published, tables) if same else pd.DataFrame(columns=["within"])
+    lines = comparison_lines(published, config_hash, compared)
+    if lines:
+        outside = compared[~compared["within"].astype(bool)].drop(columns="within")
+        outside = outside.round({"published": 4, "this run": 4, "difference": 4, "tolerance": 4})
+        h.append("<h2>Against the README's numbers</h2><p>" + html.escape(lines[0]) + "</p>")
+        md += ["## Against the README's numbers", "", lines[0], ""]
+        if len(outside):
+            h.append(f"<p>Outside the tolerance ({len(outside)}):</p>" + _html_table(outside))
+            md += [f"Outside the tolerance ({len(outside)}):", "", _md_table(outside), ""]
     # where the jobs ran: the same seed and configuration give the same numbers on one machine, not across
     machines = [(f"jobs ran on ({n})", m) for m, n in times.pop("machine").value_counts().items()]
     prov = pd.DataFrame(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
 import torch
+
+from irbench.errors import IrbenchError
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -18,8 +21,55 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
+# What says a job was given a GPU: CUDA's own mask and SLURM's allocation.
+GPU_VARIABLES = ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS", "SLURM_STEP_GPUS")  # device indices
+
+
+def _gpu_given() -> str | None:
+    """`NAME=value` of the variable that gave this job a GPU, or None (unset, empty or -1: none given)."""
+    for var in GPU_VARIABLES:
+        value = os.environ.get(var, "").strip()
+        if value and value not in ("-1", "NoDevFiles"):
+            return f"{var}={value}"
+    return None
+
+
+def _driver() -> str:
+    """The NVIDIA driver this machine has, as its kernel module says, or that none is loaded."""
+    try:
+        with open("/proc/driver/nvidia/version") as f:
+            return "driver " + f.readline().split("Kernel Module")[-1].split()[0]
+    except (OSError, IndexError):
+        return "no NVIDIA driver loaded"
+
+
+def _unusable(why: str) -> IrbenchError:
+    """One line: torch's build, the driver found, why the GPU cannot be used and what to install."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.is_available()
+    said = next((str(w.message).splitlines()[0] for w in caught), "")
+    build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
+    return IrbenchError(
+        f"{why}, but torch {torch.__version__} ({build}) cannot use it ({_driver()}"
+        f"{'; ' + said if said else ''}): install a torch build for this driver "
+        "(https://pytorch.org/get-started/locally/) or a driver for that CUDA, or run on the CPU by "
+        "unsetting the variable; not training on the CPU without a word"
+    )
+
+
 def pick_device(requested: str = "auto") -> torch.device:
-    """`auto` picks CUDA when available, else CPU."""
+    """`auto` picks CUDA when available, else the CPU; but a job that was given a GPU (CUDA_VISIBLE_DEVICES
+    or SLURM's GPU variables) it cannot use stops here in one line, as does an explicit `cuda`."""
     if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        given = _gpu_given()
+        if given is not None:
+            raise _unusable(f"this job was given a GPU ({given})")
+        return torch.device("cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise _unusable(f"this job asked for {requested}")
     return torch.device(requested)

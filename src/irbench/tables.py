@@ -301,6 +301,22 @@ def curves(train_metric_paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def headline_metrics(claims: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The metrics a reader compares first: those of the study's primary claims, in the claims' order."""
+    names = [c[k] for c in claims if c.get("primary") for k in ("metric", "worse_metric") if k in c]
+    return list(dict.fromkeys(names))
+
+
+def write_headline(table: pd.DataFrame, names: Sequence[str], folder: str | os.PathLike) -> None:
+    """One small JSON per dataset and variant, `<dataset>.<variant>.json`: the headline metrics' means over
+    seeds. `dvc metrics show` makes each file a row and each metric a column, so the table fits a terminal
+    (every other column stays in the study's tables)."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for _, row in table.iterrows():
+        values = {m: round(float(row[f"{m}_mean"]), 4) for m in names if pd.notna(row.get(f"{m}_mean"))}
+        write_json(values, Path(folder) / f"{row['dataset']}.{row['variant']}.json")
+
+
 def write_report(
     study: str,
     eval_paths: Iterable[str | os.PathLike],
@@ -313,8 +329,8 @@ def write_report(
     curves_csv: str | os.PathLike,
     specs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
-    """Aggregate a study's records and write its four report files atomically (`specs`: each dataset's
-    evaluate section, for the column headers and order)."""
+    """Aggregate a study's records and write its report files atomically (`specs`: each dataset's evaluate
+    section, for the column headers and order); `metrics` is the folder of the headline files."""
     ref = paper_reference(study)
     records = load_records(eval_paths)
     trained = {tuple(r[k] for k in ID_COLUMNS): r for r in map(read_json, train_paths)}
@@ -336,17 +352,7 @@ def write_report(
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
     write_text(markdown(table, study, source_text(study), specs), md)
-    headline = {
-        study: {
-            f"{r['dataset']}/{r['variant']}": {
-                c[: -len("_mean")]: round(float(r[c]), 4)
-                for c in table.columns
-                if c.endswith("_mean") and not c.startswith("paper_")
-            }
-            for _, r in table.iterrows()
-        }
-    }
-    write_json(headline, metrics)
+    write_headline(table, headline_metrics(ref.get("claims", [])), metrics)
     with atomic_path(curves_csv) as tmp:
         curves(train_paths).to_csv(tmp, index=False, float_format="%.6g")
     return table
