@@ -5,6 +5,8 @@ import json
 import os
 import sys
 
+import torch
+
 from irbench.config import (
     check_inputs,
     check_study_names,
@@ -87,6 +89,11 @@ onerror:
             file=sys.stderr,
         )
 
+
+# A GPU workstation runs one GPU job at a time (the local profile's `resources: gpu=1`; `--resources
+# gpu=N` for more), with CPU jobs beside it: train and evaluate ask for a GPU where this machine has one,
+# and for none on a CPU-only machine, so that there they still run side by side.
+GPU_PER_JOB = 1 if torch.cuda.is_available() else 0
 
 wildcard_constraints:
     study="[a-z][a-z0-9]*",

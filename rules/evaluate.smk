@@ -41,5 +41,6 @@ rule evaluate:
     resources:
         mem_mb=8000,
         runtime=90,
+        gpu=GPU_PER_JOB,
     script:
         "../workflow_scripts/evaluate.py"

@@ -23,6 +23,7 @@ rule train:
     resources:
         mem_mb=4000,
         runtime=60,
+        gpu=GPU_PER_JOB,
     cache: "omit-software"
     script:
         "../workflow_scripts/train.py"

@@ -396,6 +396,16 @@ def test_two_runs_in_one_folder_are_impossible(copy_of_done):
     assert "irbench: removed .snakemake/locks/, left by a run that was killed" in after.stderr
 
 
+def test_gpu_jobs_ask_for_a_gpu_only_where_torch_sees_one(copy_of_done):
+    """On a workstation the local profile's `gpu=1` runs one train or evaluate job at a time; on a CPU-only
+    machine they ask for no GPU and still run side by side."""
+    assert "- gpu=1" in (copy_of_done / "profiles/local/config.yaml").read_text()
+    target = "results/vision/models/synthetic_shapes/standard/seed0.pt"
+    out = smk(copy_of_done, "-n", "--forcerun", "train", target)
+    asked = set(re.findall(r"resources: .*?gpu=(\d)", out.stdout + out.stderr))
+    assert asked == {str(int(torch.cuda.is_available()))}
+
+
 def test_a_failed_rerun_keeps_the_results_that_were_valid_before_it(copy_of_done):
     """A job that dies (here: SIGKILL, as a time limit or a lost node would) after Snakemake deleted its
     outputs gets them back, byte for byte, marked incomplete so that the next run recomputes them."""

@@ -22,6 +22,30 @@ LAYOUTS = {
     "cifar100": (("train",), "test", "meta", "fine_labels", "fine_label_names"),
 }
 
+# The md5s the datasets' page publishes for each file of the python archives (torchvision checks these).
+PUBLISHED_MD5 = {
+    "cifar10": {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+        "batches.meta": "5ff9c542aee3614f3951f8cda6e48888",
+    },
+    "cifar100": {
+        "train": "16019d7e3df5f24257cddd939b257f8d",
+        "test": "f0ef6b0ae62326f3e7ffdfab6717acfc",
+        "meta": "7973b15100ade9c7d40fb424638fde48",
+    },
+}
+
+
+def used_files(kind: str, train_files: Sequence[str] | None = None) -> list[str]:
+    """The file names a copy is read from: the training batches used, the test batch and the meta file."""
+    default_train, test_file, meta_file, _, _ = LAYOUTS[kind]
+    return [*(train_files or default_train), test_file, meta_file]
+
 
 def _unpickle(path: Path) -> dict[str, Any]:
     """Read one pickle file with a one-line error naming it if it is missing or unreadable."""

@@ -42,6 +42,8 @@ class DatasetKind:
     # Before any job, after the folders are found: reads what the entry's files can tell (a truncated or
     # missing batch), raising IrbenchError, so a bad file stops the run before any job, not inside one.
     check: Callable[[Mapping[str, Any]], None] | None = None
+    # For `python -m irbench.verify`: the published md5 of each file the entry reads, by path.
+    checksums: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
 
 
 DATASETS: Registry[DatasetKind] = Registry("dataset kind", "irbench.datasets")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from irbench.data.cifar import load_cifar
+from irbench.data.cifar import PUBLISHED_MD5, load_cifar, used_files
 from irbench.datasets import PAPER_REFERENCE, DatasetKind, Splits, register
 
 
@@ -17,6 +18,13 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
 def check(spec: Mapping[str, Any]) -> None:
     """Before any job: every batch the entry reads is there and whole (the same reading as `prepare`)."""
     load_cifar(spec["root"], spec["kind"], spec.get("train_files"))
+
+
+def checksums(spec: Mapping[str, Any]) -> dict[str, str]:
+    """The published md5 of each file the entry reads."""
+    published = PUBLISHED_MD5[spec["kind"]]
+    names = used_files(spec["kind"], spec.get("train_files"))
+    return {str(Path(spec["root"]) / n): published[n] for n in names if n in published}
 
 
 SCHEMA = {
@@ -41,5 +49,6 @@ for _name in ("cifar10", "cifar100"):
             schema=SCHEMA,
             folders={"root": f"the {_name} layout"},
             check=check,
+            checksums=checksums,
         )
     )
