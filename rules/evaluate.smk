@@ -33,6 +33,8 @@ rule evaluate:
         model=lambda wc: train_params(wc)["model"],
         spec=lambda wc: eval_spec(CFG, wc.study, wc.dataset),
         config_hash=train_hash,
+        # each finished probe is kept here until the record is written: a killed job resumes at its probe
+        checkpoint="results/{study}/checkpoints/{dataset}/{variant}/seed{seed}.eval",
     log:
         "logs/{study}/evaluate/{dataset}/{variant}/seed{seed}.log",
     conda:

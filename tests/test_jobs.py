@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 
 from irbench.io import load_torch, read_json
@@ -78,3 +81,56 @@ def test_train_then_evaluate_write_one_record_and_one_artifacts_file(tiny_datase
     assert torch.equal(
         load_torch(artifacts_path)["probes"]["attributions"]["ig"], artifacts["probes"]["attributions"]["ig"]
     )
+
+
+def test_an_evaluation_killed_mid_way_resumes_at_its_probe_with_the_same_record(
+    tiny_dataset, tmp_path, monkeypatch
+):
+    """The deletion probe dies (as under a kill): the rerun keeps clean, cue_following, attacks and
+    attributions from the interrupted run (attributions' shared maps included, which deletion reads),
+    runs deletion, and writes the record an uninterrupted run writes."""
+    key = RunKey("study", "shapes", "standard", 0, "h")
+    model = tmp_path / "m.pt"
+    train_job(
+        data=str(tiny_dataset),
+        outputs=[str(model), str(tmp_path / "m.json")],
+        key=key,
+        spec=SPEC,
+        checkpoint=str(tmp_path / "ckpt.pt"),
+        mlflow_settings=OFF,
+        log=lambda m: None,
+    )
+    said: list[str] = []
+    args = dict(
+        data=str(tiny_dataset),
+        model=str(model),
+        artifacts_output=str(tmp_path / "a.pt"),
+        key=key,
+        model_spec=SPEC["model"],
+        spec=EVAL,
+        mlflow_settings=OFF,
+        checkpoint=str(tmp_path / "seed0.eval"),
+        log=said.append,
+    )
+    whole = evaluate_job(**args, output=str(tmp_path / "whole.json"))
+    assert not (tmp_path / "seed0.eval").exists()  # removed once the record is written
+
+    def killed(ctx, spec):
+        raise KeyboardInterrupt
+
+    deletion = PROBES.get("deletion")
+    monkeypatch.setitem(PROBES._entries, "deletion", dataclasses.replace(deletion, run=killed))
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_job(**args, output=str(tmp_path / "resumed.json"))
+    monkeypatch.setitem(PROBES._entries, "deletion", deletion)
+    assert sorted(p.stem for p in (tmp_path / "seed0.eval").glob("*.pt")) == [
+        "attacks",
+        "attributions",
+        "clean",
+        "cue_following",
+    ]
+    said.clear()
+    resumed = evaluate_job(**args, output=str(tmp_path / "resumed.json"))
+    assert resumed["metrics"] == whole["metrics"]
+    assert {k: resumed[k] for k in EVAL if k in resumed} == {k: whole[k] for k in EVAL if k in whole}
+    assert sum("kept from the interrupted run" in line for line in said) == 4, said

@@ -426,6 +426,29 @@ def test_a_failed_rerun_keeps_the_results_that_were_valid_before_it(copy_of_done
     assert not (copy_of_done / ".snakemake" / "irbench-kept").exists()  # emptied by the run that succeeded
 
 
+def test_an_evaluation_killed_mid_probe_resumes_to_the_same_record(copy_of_done):
+    """SIGKILL an evaluate job after some probes finished: the rerun keeps those, runs the rest, and the
+    record's numbers equal the uninterrupted run's."""
+    record = copy_of_done / "results/vision/eval/synthetic_shapes/standard/seed0.json"
+    before = json.loads(record.read_text())
+    log = copy_of_done / "logs/vision/evaluate/synthetic_shapes/standard/seed0.log"
+    log.unlink()
+    target = str(record.relative_to(copy_of_done))
+    run = _start(copy_of_done, target, "--forcerun", "evaluate")
+    pid = _job_pid(copy_of_done, "evaluate.py")
+    deadline = time.time() + 300
+    while time.time() < deadline and (not log.exists() or log.read_text().count("] probe ") < 3):
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    assert run.wait() != 0
+    folder = copy_of_done / "results/vision/checkpoints/synthetic_shapes/standard/seed0.eval"
+    assert len(list(folder.glob("*.pt"))) >= 3
+    smk(copy_of_done, target)
+    after = json.loads(record.read_text())
+    assert after["metrics"] == before["metrics"]
+    assert "kept from the interrupted run" in log.read_text() and not folder.exists()
+
+
 def test_a_truncated_record_stops_the_run_before_any_job_and_costs_no_table(copy_of_done):
     tables = {p: p.read_bytes() for p in (copy_of_done / "results" / "tables").iterdir()}
     record = copy_of_done / "results/mer/eval/synthetic_mer/A2E/seed1.json"

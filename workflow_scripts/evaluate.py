@@ -20,6 +20,7 @@ def main(log):
         spec=p.spec,
         mlflow_settings=job_settings(snakemake.config["mlflow"]),
         inputs={k: v for k, v in snakemake.input.items() if k not in MODEL_INPUTS},
+        checkpoint=p.checkpoint,
         log=log,
     )
 

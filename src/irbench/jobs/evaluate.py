@@ -11,6 +11,7 @@ import torch
 
 from irbench.data.tensors import extra_splits, load_split
 from irbench.io import save_torch
+from irbench.jobs.probe_checkpoints import ProbeCheckpoints
 from irbench.probes import ProbeContext, run_probes
 from irbench.records import RunKey, publish
 from irbench.seeding import pick_device, seed_everything
@@ -30,10 +31,13 @@ def evaluate_job(
     spec: Mapping[str, Any],
     mlflow_settings: Mapping[str, Any],
     inputs: Mapping[str, str] | None = None,
+    checkpoint: str | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Evaluate `model` on the test split of `data` with the probes of `spec`; write `output` (the record)
-    and `artifacts_output` atomically; mirror the record to MLflow. Returns the record."""
+    and `artifacts_output` atomically; mirror the record to MLflow. Returns the record. With `checkpoint`
+    (a folder), each finished probe is kept there, and a rerun after a kill resumes at the probe it was in
+    (irbench.jobs.probe_checkpoints)."""
     t0 = time.perf_counter()
     seed_everything(key.seed)
     device = pick_device()
@@ -57,7 +61,13 @@ def evaluate_job(
         inputs=dict(inputs or {}),
         log=log,
     )
-    metrics, data_by_probe, artifacts = run_probes(ctx, spec)
+    store = None
+    if checkpoint is not None:
+        files = [data, model, *(inputs or {}).values()]
+        settings = {"key": key.ids(), "model": model_spec, "spec": spec}
+        store = ProbeCheckpoints.for_job(checkpoint, files, settings, log)
+    kept = store.load() if store is not None else {}
+    metrics, data_by_probe, artifacts = run_probes(ctx, spec, kept, store.save if store else None)
     save_torch({"variant": key.variant, "seed": key.seed, "probes": artifacts}, artifacts_output)
     extra = {
         "n_eval": len(ctx.scored),
@@ -66,7 +76,7 @@ def evaluate_job(
         "probe_s": dict(ctx.seconds),  # each probe's wall time (s), in the order run
         **data_by_probe,
     }
-    return publish(
+    record = publish(
         key,
         metrics,
         extra,
@@ -76,3 +86,6 @@ def evaluate_job(
         mlflow_settings=mlflow_settings,
         log=log,
     )
+    if store is not None:
+        store.clear()
+    return record

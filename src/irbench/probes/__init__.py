@@ -212,9 +212,17 @@ def configured(spec: Mapping[str, Any]) -> list[str]:
     return order
 
 
-def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, Any], dict]:
+def run_probes(
+    ctx: ProbeContext,
+    spec: Mapping[str, Any],
+    kept: Mapping[str, tuple[ProbeOutput, float]] | None = None,
+    on_done: Callable[[str, ProbeOutput, float], None] | None = None,
+) -> tuple[dict[str, float], dict[str, Any], dict]:
     """Run the probes `spec` names on `ctx`; returns (metrics, data by probe key, artifacts by probe key).
-    Each probe's wall time goes to `ctx.seconds` and the log (where an evaluation's time goes)."""
+    Each probe's wall time goes to `ctx.seconds` and the log (where an evaluation's time goes). `kept`:
+    probes an interrupted run finished (output, seconds), taken instead of run again; each probe starts
+    from the job's seed, so the rest give what an uninterrupted run gives. `on_done` sees each probe run."""
+    kept = kept or {}
     metrics: dict[str, float] = {}
     data: dict[str, Any] = {}
     artifacts: dict[str, Any] = {}
@@ -228,14 +236,20 @@ def run_probes(ctx: ProbeContext, spec: Mapping[str, Any]) -> tuple[dict[str, fl
         if missing:
             ctx.log(f"probe {key}: skipped (the test split has no {', '.join(missing)})")
             continue
-        ctx.generator = seed_everything(ctx.seed)
-        t0 = time.perf_counter()
-        # evaluation is float32 whatever the caller's autocast (training may use bf16): attacks and
-        # attributions need full-precision gradients, and the numbers must not depend on the device's habits
-        with torch.autocast(ctx.device.type, enabled=False):
-            out = probe.run(ctx, spec[key])
-        ctx.seconds[key] = round(time.perf_counter() - t0, 2)
-        ctx.log(f"probe {key}: {ctx.seconds[key]:.1f} s")
+        if key in kept:
+            out, ctx.seconds[key] = kept[key]
+            ctx.log(f"probe {key}: kept from the interrupted run ({ctx.seconds[key]:.1f} s then)")
+        else:
+            ctx.generator = seed_everything(ctx.seed)
+            t0 = time.perf_counter()
+            # evaluation is float32 whatever the caller's autocast (training may use bf16): attacks and
+            # attributions need full-precision gradients; the numbers must not depend on the device's habits
+            with torch.autocast(ctx.device.type, enabled=False):
+                out = probe.run(ctx, spec[key])
+            ctx.seconds[key] = round(time.perf_counter() - t0, 2)
+            ctx.log(f"probe {key}: {ctx.seconds[key]:.1f} s")
+            if on_done is not None:
+                on_done(key, out, ctx.seconds[key])
         ctx.outputs[key] = out
         metrics.update(out.metrics)
         if out.data is not None:
