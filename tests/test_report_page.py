@@ -192,3 +192,12 @@ def test_report_compares_a_run_with_the_readme_numbers_within_a_tolerance(tmp_pa
     build_report({"vision": inputs}, config_hash="fff000", published=published, **kw)
     md = (out / "report.md").read_text()
     assert "is not the one of the README's default run" in md and "Outside the tolerance" not in md
+
+
+def test_a_gpu_job_is_listed_with_its_gpu_and_driver():
+    from irbench.report_page import _machine
+
+    gpu = {"gpu": "NVIDIA H100", "nvidia_driver": "driver 550.54.15", "cpu_count": 16, "torch": "2.14.1",
+           "torch_cuda": "13.0", "cpu": "AMD EPYC"}  # fmt: skip
+    assert _machine({"machine": gpu}) == "NVIDIA H100 (driver 550.54.15), 16 cores, torch 2.14.1 (CUDA 13.0)"
+    assert _machine({}) == "not recorded"

@@ -25,9 +25,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def nvidia_driver() -> str | None:
+    """The loaded NVIDIA driver's version, as its kernel module says (`driver 550.54.15`), else None."""
+    try:
+        with open("/proc/driver/nvidia/version") as f:
+            return "driver " + f.readline().split("Kernel Module")[-1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def describe(device: torch.device | str) -> dict[str, Any]:
     """The machine and builds behind a job's numbers: device, CPU model and cores, torch and its CUDA and
-    oneDNN builds, and the GPU's name and driver-visible capability where the job ran on one."""
+    oneDNN builds, and the GPU's name, capability and NVIDIA driver where the job ran on one."""
     dev = torch.device(device)
     out: dict[str, Any] = {
         "device": str(dev),
@@ -43,4 +52,5 @@ def describe(device: torch.device | str) -> dict[str, Any]:
         index = dev.index if dev.index is not None else torch.cuda.current_device()
         out["gpu"] = torch.cuda.get_device_name(index)
         out["gpu_capability"] = ".".join(map(str, torch.cuda.get_device_capability(index)))
+        out["nvidia_driver"] = nvidia_driver()
     return out

@@ -115,12 +115,16 @@ def job_times(
 
 
 def _machine(r: Mapping[str, Any]) -> str:
-    """What a job ran on, from its file's `machine` (irbench.machine): GPU or CPU model, torch build."""
+    """What a job ran on, from its file's `machine` (irbench.machine): the GPU and its driver or the CPU
+    model, the cores, torch's build."""
     m = r.get("machine") or {}
     if not m:
         return "not recorded"
     build = f"torch {m.get('torch')}" + (f" (CUDA {m['torch_cuda']})" if m.get("torch_cuda") else "")
-    return f"{m.get('gpu') or m.get('cpu')}, {m.get('cpu_count')} cores, {build}"
+    where = (
+        f"{m['gpu']} ({m.get('nvidia_driver') or 'driver not recorded'})" if m.get("gpu") else m.get("cpu")
+    )
+    return f"{where}, {m.get('cpu_count')} cores, {build}"
 
 
 def _ids(r: Mapping[str, Any]) -> dict[str, Any]:

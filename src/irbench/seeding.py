@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from irbench.errors import IrbenchError
+from irbench.machine import nvidia_driver
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -34,15 +35,6 @@ def _gpu_given() -> str | None:
     return None
 
 
-def _driver() -> str:
-    """The NVIDIA driver this machine has, as its kernel module says, or that none is loaded."""
-    try:
-        with open("/proc/driver/nvidia/version") as f:
-            return "driver " + f.readline().split("Kernel Module")[-1].split()[0]
-    except (OSError, IndexError):
-        return "no NVIDIA driver loaded"
-
-
 def _unusable(why: str) -> IrbenchError:
     """One line: torch's build, the driver found, why the GPU cannot be used and what to install."""
     import warnings
@@ -52,8 +44,9 @@ def _unusable(why: str) -> IrbenchError:
         torch.cuda.is_available()
     said = next((str(w.message).splitlines()[0] for w in caught), "")
     build = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU-only build"
+    driver = nvidia_driver() or "no NVIDIA driver loaded"
     return IrbenchError(
-        f"{why}, but torch {torch.__version__} ({build}) cannot use it ({_driver()}"
+        f"{why}, but torch {torch.__version__} ({build}) cannot use it ({driver}"
         f"{'; ' + said if said else ''}): install a torch build for this driver "
         "(https://pytorch.org/get-started/locally/) or a driver for that CUDA, or run on the CPU by "
         "unsetting the variable; not training on the CPU without a word"
