@@ -28,7 +28,7 @@ from irbench.errors import exit_in_one_line
 from irbench.io import ensure_writable_dir
 from irbench.kept import forget, keep, restore
 from irbench.probes import figures_of, input_files
-from irbench.published import PUBLISHED
+from irbench.published import PUBLISHED, run_fingerprint
 from irbench.runlock import guard
 
 OVERLAY = "overlay.yaml"

@@ -106,6 +106,7 @@ rule report_page:
             for s in CFG["studies"]
         },
         config_hash=config_hash(CFG),
+        fingerprint=run_fingerprint(CFG),
         run_setting=run_setting(CFG, SCALE_OVERRIDES),
     log:
         "logs/report/report_page.log",

@@ -36,7 +36,7 @@ def test_layout_errors_name_the_path(tmp_path):
     _make(tmp_path / "inet", classes=2)
     with pytest.raises(IrbenchError, match="expected at least 3 class folders"):
         load_imagenet_subset(tmp_path / "inet", n_classes=3, n_train=1, n_val=1, image_size=8, seed=0)
-    with pytest.raises(IrbenchError, match="expected at least 10 images, found 6"):
+    with pytest.raises(IrbenchError, match=r"expected at least 10 images of n\d+, found 6"):
         load_imagenet_subset(tmp_path / "inet", n_classes=2, n_train=10, n_val=1, image_size=8, seed=0)
     (tmp_path / "inet/train/n00000000/img0.JPEG").write_bytes(b"not a jpeg")
     with pytest.raises(IrbenchError, match="img0.JPEG: cannot be read as an image"):
@@ -59,3 +59,57 @@ def test_prepared_through_the_dataset_entry(tmp_path):
     }
     meta = prepare_dataset(spec, tmp_path / "inet.pt")
     assert meta["n_classes"] == 2 and meta["image_size"] == 16
+
+
+def test_the_aspect_is_kept_and_the_centre_cropped_as_torchvision_does(tmp_path):
+    """An 80x40 image of red | blue | blue | green quarters: resizing its shorter side to 16 and cropping
+    the centre 16x16 keeps the blue middle; a square resize would squeeze red and green in."""
+    from irbench.data.imagenet_subset import _read
+
+    arr = np.zeros((40, 80, 3), np.uint8)
+    arr[:, :20, 0], arr[:, 20:60, 2], arr[:, 60:, 1] = 255, 255, 255
+    Image.fromarray(arr).save(tmp_path / "wide.png")
+    out = _read(tmp_path / "wide.png", 16)
+    assert out.shape == (3, 16, 16) and out[2].min() > 200 and out[0].max() < 60 and out[1].max() < 60
+    assert _read(tmp_path / "wide.png", 16, resize_to=20).shape == (3, 16, 16)
+
+
+def test_the_stock_flat_val_folder_reads_its_labels_csv(tmp_path):
+    _make(tmp_path / "inet", classes=3, per_split=(4, 0))
+    val = tmp_path / "inet" / "val"
+    for p in val.iterdir():
+        p.rmdir()
+    rows = ["ImageId,PredictionString"]
+    for c in range(3):
+        for i in range(2):
+            name = f"ILSVRC2012_val_{c * 2 + i:08d}"
+            Image.fromarray(np.full((20, 30, 3), 40 * c, np.uint8)).save(val / f"{name}.JPEG")
+            rows.append(f"{name},n{c:08d} 1 2 3 4 n{c:08d} 5 6 7 8")
+    (tmp_path / "LOC_val_solution.csv").write_text("\n".join(rows) + "\n")
+    kw = dict(n_classes=3, n_train=2, n_val=2, image_size=8, seed=0)
+    with pytest.raises(IrbenchError, match="val: a flat folder of images .*'val_labels' key"):
+        load_imagenet_subset(tmp_path / "inet", **kw)
+    splits, names = load_imagenet_subset(
+        tmp_path / "inet", **kw, val_labels=tmp_path / "LOC_val_solution.csv"
+    )
+    test = splits["test"]
+    assert names == ["n00000000", "n00000001", "n00000002"] and list(test["labels"]) == [0, 0, 1, 1, 2, 2]
+    assert [int(test["images"][i].mean()) for i in (0, 2, 4)] == [0, 40, 80]  # each image with its class
+
+
+def test_imagenetv2_numeric_folders_are_imagenet_class_indices(tmp_path):
+    root, v2 = tmp_path / "inet", tmp_path / "imagenetv2"
+    for c in range(1000):
+        for folder in (root / "train" / f"n{c:08d}", root / "val" / f"n{c:08d}", v2 / str(c)):
+            folder.mkdir(parents=True)
+            Image.fromarray(np.full((8, 8, 3), c % 250, np.uint8)).save(folder / "a.png")
+    splits, names = load_imagenet_subset(
+        root, n_classes=3, n_train=1, n_val=1, image_size=8, seed=0, test_root=v2
+    )
+    index = [int(n[1:]) for n in names]
+    assert [int(x.mean()) for x in splits["extra_test"]["images"]] == [i % 250 for i in index]
+    for c in range(500, 1000):
+        (root / "train" / f"n{c:08d}" / "a.png").unlink()
+        (root / "train" / f"n{c:08d}").rmdir()
+    with pytest.raises(IrbenchError, match="numeric class folders .* needs all 1,000 class folders"):
+        load_imagenet_subset(root, n_classes=3, n_train=1, n_val=1, image_size=8, seed=0, test_root=v2)

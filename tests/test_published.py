@@ -50,5 +50,15 @@ def test_a_run_on_another_machine_is_within_tolerance_not_equal(tmp_path):
 def test_another_configuration_is_not_compared():
     published = Published("abc123", "31831ad", "a machine", {})
     (line,) = comparison_lines(published, "fff000", pd.DataFrame())
-    assert "not the one of the README's default run" in line and "not compared" in line
+    assert "not the one of the README's default " in line and "not compared" in line
     assert comparison_lines(None, "fff000", pd.DataFrame()) == []
+
+
+def test_a_file_that_is_not_published_numbers_is_named(tmp_path):
+    import pytest
+
+    from irbench.errors import IrbenchError
+
+    (tmp_path / "default_run.json").write_text('{"config_hash": "x"}')
+    with pytest.raises(IrbenchError, match="default_run.json: expected the keys fingerprint"):
+        load(tmp_path / "default_run.json")

@@ -184,14 +184,14 @@ def test_report_compares_a_run_with_the_readme_numbers_within_a_tolerance(tmp_pa
     published = Published("abc123", "31831ad", "a 2-core machine", {"vision": moved})
     out = tmp_path / "results"
     kw = dict(html_path=out / "report.html", md_path=out / "report.md", git_commit="deadbeef")
-    build_report({"vision": inputs}, config_hash="abc123", published=published, **kw)
+    build_report({"vision": inputs}, config_hash="h", fingerprint="abc123", published=published, **kw)
     md = (out / "report.md").read_text()
     assert "## Against the README's numbers" in md and "means within tolerance" in md
     outside = md.split("Outside the tolerance")[1].split("##")[0]
     assert "| vision | toy | standard | acc_clean |" in outside and "l2_robust | acc_clean" not in outside
-    build_report({"vision": inputs}, config_hash="fff000", published=published, **kw)
+    build_report({"vision": inputs}, config_hash="h", fingerprint="fff000", published=published, **kw)
     md = (out / "report.md").read_text()
-    assert "is not the one of the README's default run" in md and "Outside the tolerance" not in md
+    assert "is not the one of the README's default" in md and "Outside the tolerance" not in md
 
 
 def test_a_gpu_job_is_listed_with_its_gpu_and_driver():

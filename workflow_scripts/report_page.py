@@ -26,6 +26,7 @@ def main(log):
         html_path=snakemake.output.html,
         md_path=snakemake.output.md,
         config_hash=p.config_hash,
+        fingerprint=p.fingerprint,
         git_commit=git_commit(),
         run_setting=p.run_setting,
         published=load(snakemake.input.published[0]) if snakemake.input.published else None,

@@ -1,10 +1,10 @@
 """The README's default-run numbers, machine-readable, and a run compared against them within a tolerance.
 
 `benchmarks/default_run.py --readme` writes `report/default_run.json` beside the README's result blocks:
-the run's configuration hash, commit, machine and every study's table (mean, std and seeds per dataset
-and variant). The same commit, configuration and seeds give bit-identical numbers on one machine, not
-across machines (CPU kernels differ), so the report of a run of the same configuration says how far it is
-from the published numbers, metric by metric, rather than implying that they are equal.
+the run's fingerprint (what decides its numbers), commit, machine and every study's table (mean, std and
+seeds per dataset and variant). The same commit, configuration and seeds give bit-identical numbers on
+one machine, not across machines (CPU kernels differ), so the report of a run of the same configuration
+says how far it is from the published numbers, metric by metric, rather than implying that they are equal.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from irbench.errors import IrbenchError
 from irbench.io import read_json, write_json
 
 PUBLISHED = Path("report") / "default_run.json"
@@ -30,13 +31,28 @@ ID = ("dataset", "variant")
 class Published:
     """A run whose numbers the README shows: where it came from and every study's table rows."""
 
-    config_hash: str
+    fingerprint: str  # run_fingerprint of the run's configuration
     commit: str
     machine: str
     tables: dict[str, list[dict[str, Any]]]  # study -> rows {dataset, variant, n_seeds, <m>_mean, <m>_std}
 
 
-def snapshot(results: str | os.PathLike, config_hash: str, commit: str, machine: str) -> Published:
+def run_fingerprint(cfg: Mapping[str, Any]) -> str:
+    """What decides a run's numbers: the configured studies' sections (scale applied), the seeds and the
+    datasets they use; not entries no study uses, nor the tracking settings."""
+    from irbench.config import config_hash
+
+    used = sorted({d for s in cfg["studies"] for d in cfg[s]["datasets"]})
+    return config_hash(
+        {
+            "studies": {s: cfg[s] for s in cfg["studies"]},
+            "seeds": cfg.get("seeds"),
+            "datasets": {d: cfg["datasets"][d] for d in used},
+        }
+    )
+
+
+def snapshot(results: str | os.PathLike, fingerprint: str, commit: str, machine: str) -> Published:
     """The tables of a finished run's `results/` folder."""
     tables = {
         csv.stem: [
@@ -45,7 +61,7 @@ def snapshot(results: str | os.PathLike, config_hash: str, commit: str, machine:
         for csv in sorted((Path(results) / "tables").glob("*.csv"))
         if not csv.stem.endswith("_curves")
     }
-    return Published(config_hash, commit, machine, tables)
+    return Published(fingerprint, commit, machine, tables)
 
 
 def save(published: Published, path: str | os.PathLike = PUBLISHED) -> None:
@@ -54,7 +70,15 @@ def save(published: Published, path: str | os.PathLike = PUBLISHED) -> None:
 
 def load(path: str | os.PathLike = PUBLISHED) -> Published | None:
     """The published run, or None where there is none (a fork that has not run the benchmark)."""
-    return Published(**read_json(path)) if Path(path).is_file() else None
+    if not Path(path).is_file():
+        return None
+    try:
+        return Published(**read_json(path))
+    except TypeError as exc:
+        raise IrbenchError(
+            f"{path}: expected the keys fingerprint, commit, machine and tables (written by "
+            "benchmarks/default_run.py --readme); run it again to rewrite the file"
+        ) from exc
 
 
 def _tolerance(a: pd.Series, b: pd.Series, metric: str) -> float:
@@ -101,14 +125,14 @@ def compare(published: Published, tables: Mapping[str, pd.DataFrame]) -> pd.Data
     return pd.DataFrame(rows, columns=columns)
 
 
-def comparison_lines(published: Published | None, config_hash: str, compared: pd.DataFrame) -> list[str]:
+def comparison_lines(published: Published | None, fingerprint: str, compared: pd.DataFrame) -> list[str]:
     """What the report says above the table of values outside the tolerance."""
     if published is None:
         return []
-    if published.config_hash != config_hash:
+    if published.fingerprint != fingerprint:
         return [
-            f"This run's configuration (hash {config_hash}) is not the one of the README's default run "
-            f"({published.config_hash}, commit {published.commit}): its numbers are not compared."
+            f"This run's configuration (fingerprint {fingerprint}) is not the one of the README's default "
+            f"run ({published.fingerprint}, commit {published.commit}): its numbers are not compared."
         ]
     inside = int(compared["within"].sum())
     return [

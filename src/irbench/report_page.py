@@ -337,10 +337,12 @@ def build_report(
     git_commit: str,
     run_setting: Mapping[str, Any] | None = None,
     published: Published | None = None,
+    fingerprint: str = "",
 ) -> list[ClaimResult]:
     """Write report.html and report.md (atomically) for the given studies; return the tested claims.
     `run_setting` (irbench.config.run_setting) is stated above the claims; `published`, the README's
-    default run, is compared with where the configuration is the same (irbench.published)."""
+    default run, is compared with where this run's `fingerprint` (irbench.published.run_fingerprint) is
+    the same."""
     claims = [c for study, inputs in studies.items() for c in study_claims(study, inputs)]
     controls = {study: study_controls(study, inputs) for study, inputs in studies.items()}
     claims_df = _claims_frame(claims)
@@ -415,10 +417,10 @@ def build_report(
             caption = inputs.captions.get(str(fig), p.stem.replace("_", " "))
             h.append(_img(p, caption))
             md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", "", f"*{caption}*", ""]
-    same = published is not None and published.config_hash == config_hash
+    same = published is not None and published.fingerprint == fingerprint
     tables = {study: pd.read_csv(inputs.table_csv) for study, inputs in studies.items()}
     compared = compare(published, tables) if same else pd.DataFrame(columns=["within"])
-    lines = comparison_lines(published, config_hash, compared)
+    lines = comparison_lines(published, fingerprint, compared)
     if lines:
         outside = compared[~compared["within"].astype(bool)].drop(columns="within")
         outside = outside.round({"published": 4, "this run": 4, "difference": 4, "tolerance": 4})

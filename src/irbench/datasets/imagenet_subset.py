@@ -20,6 +20,8 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
         image_size=spec["image_size"],
         seed=spec["seed"],
         test_root=spec.get("test_root"),
+        val_labels=spec.get("val_labels"),
+        resize_to=spec.get("resize_to"),
     )
     return splits, {"n_classes": len(names), "image_size": spec["image_size"], "class_names": names}
 
@@ -39,7 +41,16 @@ KIND = register(
                 },
                 "test_root": {
                     "type": "string",
-                    "description": "expected an extra test folder in the same layout",
+                    "description": "expected an extra test folder (wnid or ImageNetV2's numeric folders)",
+                },
+                "val_labels": {
+                    "type": "string",
+                    "description": "expected the CSV of a flat val/ folder's classes (file, wnid)",
+                },
+                "resize_to": {
+                    "type": "integer",
+                    "minimum": 16,
+                    "description": "expected the shorter side's length before the centre crop",
                 },
                 "n_classes": POSITIVE,
                 "n_train": POSITIVE,
