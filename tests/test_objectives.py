@@ -56,7 +56,8 @@ def test_trades_adds_beta_times_the_kl_to_the_attacked_outputs():
 def test_objective_registry_declares_scores_masks_and_variant_keys():
     from irbench.objectives import OBJECTIVES
 
-    assert OBJECTIVES.names() == ["adversarial", "mer", "refine", "standard", "trades"]
+    # the ones the studies use; a new objective (one file) keeps this test green
+    assert {"adversarial", "mer", "refine", "standard", "trades"} <= set(OBJECTIVES.names())
     assert OBJECTIVES.get("trades").score == "clean_and_adversarial"
     assert OBJECTIVES.get("standard").score == "clean" and OBJECTIVES.get("refine").uses_region_mask
     assert "beta" in OBJECTIVES.get("trades").schema["properties"]

@@ -17,11 +17,9 @@ from irbench.registry import Registry
 
 def test_schema_enumerations_are_the_registries():
     s = schema()["$defs"]
-    assert (
-        s["attack"]["properties"]["method"]["enum"]
-        == ATTACKS.names()
-        == ["bim", "fgsm", "mer_reference", "pgd", "uniform_noise"]
-    )
+    assert s["attack"]["properties"]["method"]["enum"] == ATTACKS.names()
+    # the ones the studies use are there; a new attack (one file) keeps this test green
+    assert {"bim", "fgsm", "mer_reference", "pgd", "uniform_noise"} <= set(ATTACKS.names())
     assert s["model"]["properties"]["arch"]["enum"] == MODELS.names()
     assert s["variant"]["properties"]["objective"]["enum"] == OBJECTIVES.names()
     assert s["dataset"]["properties"]["kind"]["enum"] == DATASETS.names()
