@@ -267,3 +267,19 @@ def test_an_unknown_compile_backend_is_named_before_training(tiny_dataset):
     train = {**SPEC["train"], "epochs": 1, "compile": "no_such_backend"}
     with pytest.raises(IrbenchError, match=r"train.compile: unknown torch.compile backend 'no_such_backend'"):
         train_variant(tiny_dataset, {**SPEC, "train": train}, seed=0, log=_quiet)
+
+
+def test_the_cosine_period_is_the_reference_trainers_t_max():
+    """Boychev's trainers step CosineAnnealingLR(T_max=200) over 100 epochs: the rate ends at half its start;
+    without `cosine_period` it decays to 0 over the epochs."""
+    from irbench.training import _scheduler
+
+    def last_lr(**t):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        sched = _scheduler(opt, {"schedule": "cosine", "epochs": 100, **t}, 10)
+        for _ in range(100):
+            opt.step()
+            sched.step()
+        return opt.param_groups[0]["lr"]
+
+    assert abs(last_lr(cosine_period=200) - 0.05) < 1e-9 and last_lr() < 1e-9

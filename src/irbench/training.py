@@ -90,7 +90,7 @@ def _scheduler(
             cycle_momentum=False,
         )
     if t["schedule"] == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t["epochs"])
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t.get("cosine_period") or t["epochs"])
     return torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
 
 
