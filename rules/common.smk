@@ -30,6 +30,7 @@ from irbench.kept import forget, keep, restore
 from irbench.probes import figures_of, input_files
 from irbench.published import PUBLISHED, run_fingerprint
 from irbench.runlock import guard
+from irbench.sizing import campaign, evaluate_minutes, train_minutes
 
 OVERLAY = "overlay.yaml"
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -60,6 +61,8 @@ with exit_in_one_line():
     os.environ.update(IRBENCH_MLFLOW=json.dumps(CFG["mlflow"]))
     for _line in seed_plan(CFG, SCALE_OVERRIDES):
         print(_line, file=sys.stderr)
+    if workflow.is_main_process:
+        print(campaign(CFG), file=sys.stderr)
 
     ensure_writable_dir("results")
 

@@ -42,7 +42,7 @@ rule evaluate:
     threads: 1
     resources:
         mem_mb=8000,
-        runtime=90,
+        runtime=lambda wc, attempt: evaluate_minutes(CFG, wc.study, wc.variant, wc.dataset, attempt),
         gpu=GPU_PER_JOB,
     script:
         "../workflow_scripts/evaluate.py"

@@ -22,7 +22,8 @@ rule train:
     priority: 10  # train before evaluating, so long trainings of different seeds run side by side
     resources:
         mem_mb=4000,
-        runtime=60,
+        # minutes a cluster is asked for, from the job's work (irbench.sizing); a resubmission asks for more
+        runtime=lambda wc, attempt: train_minutes(CFG, wc.study, wc.variant, wc.dataset, attempt),
         gpu=GPU_PER_JOB,
     cache: "omit-software"
     script:

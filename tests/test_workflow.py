@@ -544,6 +544,9 @@ def test_slurm_profile_plans_the_jobs(done):
     text = proc.stdout + proc.stderr
     assert re.search(r"^train\s+26$", text, flags=re.M), text  # vision 2 x 2, mer 6 x 2, lime 5 x 2
     assert re.search(r"^evaluate\s+26$", text, flags=re.M), text
+    # sized to their work (irbench.sizing), with the campaign's GPU-hours up front
+    assert "irbench: on a cluster this plan asks for 26 train and 26 evaluate GPU jobs" in text
+    assert re.search(r"rule train:.*?runtime=\d+", text, flags=re.S) and "runtime=1440" not in text
 
 
 SLURM_TARGETS = [

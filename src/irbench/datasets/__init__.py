@@ -23,6 +23,15 @@ PAPER_REFERENCE = {"type": "string", "description": "expected the name of a pape
 
 
 @dataclass(frozen=True)
+class DatasetSize:
+    """What a job's cost depends on: training inputs, one input's shape, the model's outputs."""
+
+    n_train: int
+    input_shape: tuple[int, ...]
+    n_outputs: int
+
+
+@dataclass(frozen=True)
 class DatasetKind:
     """A registered dataset kind.
 
@@ -42,11 +51,23 @@ class DatasetKind:
     # Before any job, after the folders are found: reads what the entry's files can tell (a truncated or
     # missing batch), raising IrbenchError, so a bad file stops the run before any job, not inside one.
     check: Callable[[Mapping[str, Any]], None] | None = None
+    # For the cluster's runtime requests (irbench.sizing): the training inputs, one input's shape and the
+    # model's outputs, read off the entry without preparing it.
+    size: Callable[[Mapping[str, Any]], DatasetSize] | None = None
     # For `python -m irbench.verify`: the published md5 of each file the entry reads, by path.
     checksums: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
 
 
 DATASETS: Registry[DatasetKind] = Registry("dataset kind", "irbench.datasets")
+
+
+def mer_size(spec: Mapping[str, Any]) -> DatasetSize:
+    """A MER dataset: 80% of its clips train (Soundtracks: 360), log-filtered spectrogram excerpts of
+    `n_frames` x the filterbank's bands, 8 emotions and 7 mid-level attributes out."""
+    from irbench.audio.spectrogram import filterbank
+
+    clips = spec.get("n_clips", 360)
+    return DatasetSize(int(0.8 * clips), (1, spec["n_frames"], filterbank().shape[1]), 15)
 
 
 def register(kind: DatasetKind) -> DatasetKind:

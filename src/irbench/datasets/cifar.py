@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from irbench.data.cifar import PUBLISHED_MD5, load_cifar, used_files
-from irbench.datasets import PAPER_REFERENCE, DatasetKind, Splits, register
+from irbench.datasets import PAPER_REFERENCE, DatasetKind, DatasetSize, Splits, register
 
 
 def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str, Any]]:
@@ -18,6 +18,13 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
 def check(spec: Mapping[str, Any]) -> None:
     """Before any job: every batch the entry reads is there and whole (the same reading as `prepare`)."""
     load_cifar(spec["root"], spec["kind"], spec.get("train_files"))
+
+
+def size(spec: Mapping[str, Any]) -> DatasetSize:
+    """50,000 training images of 32 px (10,000 per batch used), 10 or 100 classes."""
+    per_file = 10_000 if spec["kind"] == "cifar10" else 50_000
+    n_files = len(spec.get("train_files") or ([1] * (5 if spec["kind"] == "cifar10" else 1)))
+    return DatasetSize(per_file * n_files, (3, 32, 32), 10 if spec["kind"] == "cifar10" else 100)
 
 
 def checksums(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -50,5 +57,6 @@ for _name in ("cifar10", "cifar100"):
             folders={"root": f"the {_name} layout"},
             check=check,
             checksums=checksums,
+            size=size,
         )
     )

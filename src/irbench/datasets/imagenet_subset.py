@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irbench.data.imagenet_subset import load_imagenet_subset
-from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, register
+from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, DatasetSize, Splits, register
 
 POSITIVE = {"$ref": "#/$defs/positive_int"}
 
@@ -26,11 +26,20 @@ def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str
     return splits, {"n_classes": len(names), "image_size": spec["image_size"], "class_names": names}
 
 
+def size(spec: Mapping[str, Any]) -> DatasetSize:
+    """n_train images of each of n_classes, image_size px."""
+    side = spec["image_size"]
+    return DatasetSize(spec["n_classes"] * spec["n_train"], (3, side, side), spec["n_classes"])
+
+
 KIND = register(
     DatasetKind(
         "imagenet_subset",
         prepare,
         "a class subset of ImageNet's folders",
+        size=lambda s: DatasetSize(
+            s["n_classes"] * s["n_train"], (3, s["image_size"], s["image_size"]), s["n_classes"]
+        ),
         folders={"root": "the imagenet_subset layout", "test_root": "the imagenet_subset layout"},
         schema={
             "required": ["root", "n_classes", "n_train", "n_val", "image_size", "seed"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, register
+from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, mer_size, register
 
 
 def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str, Any]]:
@@ -23,6 +23,7 @@ KIND = register(
         "soundtracks",
         prepare,
         "Soundtracks Set 1 with Mid-level Perceptual Features targets",
+        size=mer_size,
         task="regression",
         folders={
             "root": "Soundtracks Set 1: mean_ratings_set1.csv beside 001.mp3 ... 360.mp3",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from irbench.datasets import PAPER_REFERENCE, DatasetKind, Splits, register
+from irbench.datasets import PAPER_REFERENCE, DatasetKind, DatasetSize, Splits, register
 from irbench.errors import IrbenchError
 
 
@@ -44,6 +44,7 @@ KIND = register(
         "svhn",
         prepare,
         "SVHN cropped digits (MATLAB files)",
+        size=lambda s: DatasetSize(73257, (3, 32, 32), 10),
         folders={"root": "SVHN's train_32x32.mat and test_32x32.mat"},
         schema={
             "required": ["root"],

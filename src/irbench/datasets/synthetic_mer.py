@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, register
+from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, mer_size, register
 
 
 def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str, Any]]:
@@ -33,6 +33,7 @@ KIND = register(
         "synthetic_mer",
         prepare,
         "synthetic clips with known mid-level attributes and emotion ratings",
+        size=mer_size,
         task="regression",
         synthetic=True,
         schema={

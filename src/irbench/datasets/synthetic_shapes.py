@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from irbench.data import synthetic_shapes
-from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, register
+from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, DatasetSize, Splits, register
 
 POSITIVE = {"$ref": "#/$defs/positive_int"}
 
@@ -41,6 +41,7 @@ KIND = register(
         "synthetic_shapes",
         prepare,
         "generated shapes with a planted spurious cue (object and cue masks saved)",
+        size=lambda s: DatasetSize(s["n_train"], (3, s["image_size"], s["image_size"]), s["n_classes"]),
         synthetic=True,
         schema={
             "required": [
