@@ -131,8 +131,9 @@ def campaign(cfg: Mapping[str, Any]) -> str:
                 train += seeds * train_minutes(cfg, study, variant, dataset) / 60
                 evaluate += seeds * evaluate_minutes(cfg, study, variant, dataset) / 60
                 n += seeds
+    total = train + evaluate
     return (
-        f"irbench: on a cluster this plan asks for {n} train and {n} evaluate GPU jobs, {train + evaluate:.0f} "
+        f"irbench: on a cluster this plan asks for {n} train and {n} evaluate GPU jobs, {total:.0f} "
         f"GPU-hours at most (train {train:.0f}, evaluate {evaluate:.0f}; irbench.sizing's estimates x "
         f"{SAFETY:g}, at an assumed {RATE / 1e12:.0f} TFLOP/s)"
     )
