@@ -13,7 +13,7 @@ from irbench.seeding import GPU_VARIABLES, pick_device
 @pytest.fixture
 def no_cuda(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    for var in GPU_VARIABLES:
+    for var in (*GPU_VARIABLES, "IRBENCH_DEVICE"):
         monkeypatch.delenv(var, raising=False)
     return monkeypatch
 
@@ -35,3 +35,13 @@ def test_no_gpu_given_runs_on_the_cpu_and_an_explicit_cuda_is_checked_too(no_cud
     with pytest.raises(IrbenchError, match="asked for cuda"):
         pick_device("cuda")
     assert pick_device("cpu") == torch.device("cpu")
+
+
+def test_irbench_device_chooses_for_every_job(no_cuda):
+    """IRBENCH_DEVICE=cpu runs on the CPU even where a GPU was given (a test cluster's declared GPU)."""
+    no_cuda.setenv("CUDA_VISIBLE_DEVICES", "0")
+    no_cuda.setenv("IRBENCH_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+    no_cuda.setenv("IRBENCH_DEVICE", "cuda")
+    with pytest.raises(IrbenchError, match="asked for cuda"):
+        pick_device()

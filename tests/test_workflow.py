@@ -590,6 +590,9 @@ def test_slurm_cluster_runs_every_job_through_sbatch_and_logs_to_a_tracking_serv
     try:
         with mlflow_server(tmp_path / "mlflow") as uri, local_slurm(cluster_dir) as slurm_env:
             env = {**_env(), "SLURM_CONF": slurm_env["SLURM_CONF"], "MLFLOW_TRACKING_URI": uri}
+            # the test node declares a GPU it does not have (so the profile's requests schedule unchanged):
+            # SLURM sets CUDA_VISIBLE_DEVICES, and the jobs would rightly refuse it; run them on the CPU
+            env["IRBENCH_DEVICE"] = "cpu"
             # the profile as shipped; one thread per job as in the local run, so the numbers can be equal
             run(
                 project,

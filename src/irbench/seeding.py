@@ -22,6 +22,7 @@ def seed_everything(seed: int) -> torch.Generator:
     return gen
 
 
+DEVICE_VARIABLE = "IRBENCH_DEVICE"  # a device for every job, in place of `auto` (e.g. cpu on a test cluster)
 # What says a job was given a GPU: CUDA's own mask and SLURM's allocation.
 GPU_VARIABLES = ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS", "SLURM_STEP_GPUS")  # device indices
 
@@ -48,14 +49,17 @@ def _unusable(why: str) -> IrbenchError:
     return IrbenchError(
         f"{why}, but torch {torch.__version__} ({build}) cannot use it ({driver}"
         f"{'; ' + said if said else ''}): install a torch build for this driver "
-        "(https://pytorch.org/get-started/locally/) or a driver for that CUDA, or run on the CPU by "
-        "unsetting the variable; not training on the CPU without a word"
+        "(https://pytorch.org/get-started/locally/) or a driver for that CUDA, or set IRBENCH_DEVICE=cpu "
+        "to run on the CPU; not training on the CPU without a word"
     )
 
 
 def pick_device(requested: str = "auto") -> torch.device:
     """`auto` picks CUDA when available, else the CPU; but a job that was given a GPU (CUDA_VISIBLE_DEVICES
-    or SLURM's GPU variables) it cannot use stops here in one line, as does an explicit `cuda`."""
+    or SLURM's GPU variables) it cannot use stops here in one line, as does an explicit `cuda`. The
+    environment's IRBENCH_DEVICE (`cpu`, `cuda`, `cuda:1`) replaces `auto`."""
+    if requested == "auto":
+        requested = os.environ.get(DEVICE_VARIABLE, "auto") or "auto"
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
