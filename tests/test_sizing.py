@@ -43,3 +43,14 @@ def test_the_paper_campaign_is_hundreds_of_gpu_hours_not_thousands():
     assert line.startswith("irbench: on a cluster this plan asks for 93 train and 93 evaluate GPU jobs")
     hours = int(line.split(" GPU-hours")[0].rsplit(" ", 1)[1])
     assert 50 < hours < 500  # one 24 h request per job was 4,464
+
+
+def test_a_model_that_cannot_be_counted_asks_for_a_day_and_does_not_stop_the_plan():
+    from irbench.sizing import UNKNOWN_MIN
+
+    cfg = _paper()
+    cfg["datasets"]["small_imagenet150"]["image_size"] = 32  # a ResNet-50 down to 1 x 1: counted in eval mode
+    assert train_minutes(cfg, "vision", "standard", "small_imagenet150") < UNKNOWN_MIN
+    cfg["vision"]["model"] = {**cfg["vision"]["model"], "arch": "resnet18", "width": 0}  # not buildable
+    cfg["vision"]["per_dataset"] = {}
+    assert train_minutes(cfg, "vision", "standard", "cifar10") == UNKNOWN_MIN

@@ -40,8 +40,8 @@ def _forward_flops(model_key: str, n_outputs: int, shape: tuple[int, ...]) -> fl
     from irbench.models import build_model
 
     with torch.device("meta"):
-        model = build_model(json.loads(model_key), n_classes=n_outputs, in_channels=shape[0])
-        x = torch.zeros((1, *shape))
+        model = build_model(json.loads(model_key), n_classes=n_outputs, in_channels=shape[0]).eval()
+        x = torch.zeros((1, *shape))  # eval: batch norm takes one input (the FLOPs are the same)
     with FlopCounterMode(display=False) as counter:
         model(x)
     return float(counter.get_total_flops())
@@ -96,7 +96,11 @@ def _model_cost(
         return None
     spec = train_spec(cfg, study, variant, dataset)
     size = kind.size(entry)
-    return spec, size, forward_flops(spec["model"], size.n_outputs, size.input_shape)
+    try:
+        flops = forward_flops(spec["model"], size.n_outputs, size.input_shape)
+    except Exception:  # noqa: BLE001 - an estimate must never stop a plan: ask for UNKNOWN_MIN instead
+        return None
+    return spec, size, flops
 
 
 def train_minutes(cfg: Mapping[str, Any], study: str, variant: str, dataset: str, attempt: int = 1) -> int:
