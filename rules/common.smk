@@ -12,13 +12,12 @@ from irbench.config import (
     check_study_names,
     config_hash,
     dataset_spec,
-    deep_merge,
+    layered,
     load_yaml,
     eval_spec,
     resolve,
     run_setting,
     scale_overrides,
-    user_layer,
     study_seeds,
     train_spec,
 )
@@ -49,10 +48,9 @@ with exit_in_one_line():
         _said = guard(sys.argv[1:])
         if _said:
             print(_said, file=sys.stderr)
-    _overlay = (load_yaml(OVERLAY) or {}) if os.path.exists(OVERLAY) else {}
     _cli = workflow.config_settings
-    _user = deep_merge(user_layer(_cli.configfiles, _cli.config), _overlay)
-    _source = f"params.yaml + {OVERLAY}" if _overlay else "params.yaml"
+    _user = layered(_cli.configfiles, _cli.config, overlay=OVERLAY)
+    _source = f"params.yaml + {OVERLAY}" if os.path.exists(OVERLAY) and load_yaml(OVERLAY) else "params.yaml"
     CFG = resolve(load_yaml("params.yaml"), _source, user=_user)
     SCALE_OVERRIDES = scale_overrides(load_yaml("params.yaml"), _user)
     if workflow.is_main_process:  # the files themselves are read once, by the run, not again by each job

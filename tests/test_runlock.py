@@ -63,32 +63,19 @@ def test_the_lock_goes_with_its_process_however_it_ends(tmp_path, holder):
     assert runlock.guard(["vision"], tmp_path) is None  # held by this process now: asking again is fine
 
 
+def _other_process_asks(folder) -> str:
+    """What runlock.acquire answers in another process: None, or the holder's line."""
+    code = "import sys; from irbench import runlock; print(runlock.acquire(sys.argv[1]))"
+    return subprocess.run(
+        [sys.executable, "-c", code, folder], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_a_run_holds_the_lock_until_it_ends(tmp_path):
     assert runlock.acquire(tmp_path, ["all"]) is None
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from irbench import runlock; print(runlock.acquire(sys.argv[1]))",
-            tmp_path,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert probe.stdout.startswith("pid ") and " all" in probe.stdout
+    held = _other_process_asks(tmp_path)
+    assert held.startswith("pid ") and " all" in held
     runlock._held.close()
     runlock._held = None
     time.sleep(0.05)
-    again = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from irbench import runlock; print(runlock.acquire(sys.argv[1]))",
-            tmp_path,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert again.stdout.strip() == "None"
+    assert _other_process_asks(tmp_path).strip() == "None"

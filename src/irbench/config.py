@@ -287,6 +287,18 @@ def user_layer(
     return deep_merge(out, dict(values or {}))
 
 
+def layered(
+    configfiles: Sequence[str | Path],
+    values: Mapping[str, Any] | None,
+    base: str | Path = "params.yaml",
+    overlay: str | Path = "overlay.yaml",
+) -> dict[str, Any]:
+    """Every layer over params.yaml, in order: the `--configfile`s, the `--config` values, then overlay.yaml
+    (empty as shipped; DVC tracks it). The workflow and `irbench.verify` resolve the same configuration."""
+    extra = (load_yaml(overlay) or {}) if Path(overlay).exists() else {}
+    return deep_merge(user_layer(configfiles, values, base), extra)
+
+
 def _leaves(node: Any, prefix: str = "") -> set[str]:
     """Dotted paths of every leaf (a non-mapping value) of a nested mapping."""
     if not isinstance(node, Mapping) or not node:

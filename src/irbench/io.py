@@ -8,6 +8,7 @@ NaN or infinity becomes null.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import math
 import os
@@ -120,6 +121,15 @@ def read_json(path: str | os.PathLike) -> Any:
             f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}; a job stopped while writing it?): "
             f"delete {path} and rerun, and the job that writes it runs again"
         ) from exc
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file, read in 1 MB blocks (weights and datasets are large)."""
+    digest = hashlib.new(algorithm)
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:

@@ -10,7 +10,6 @@ published one is said but is not an error: a rebuilt copy of the same data loads
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from irbench.errors import IrbenchError
+from irbench.io import file_digest
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,6 @@ class Finding:
 
     def line(self) -> str:
         return f"{'ok     ' if self.ok else 'PROBLEM'} {self.subject}: {self.path}: {self.detail}"
-
-
-def md5(path: Path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - the published checksums are md5s
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _weights(node: Any, key: str = "") -> Iterator[tuple[str, str, str]]:
@@ -71,7 +63,7 @@ def verify_dataset(name: str, spec: Mapping[str, Any]) -> list[Finding]:
         return [Finding(subject, where, False, str(exc))]
     found = [Finding(subject, where, True, "found; its files read as the run reads them")]
     for path, published in (kind.checksums(spec) if kind.checksums else {}).items():
-        got = md5(Path(path))
+        got = file_digest(path, "md5")
         same = got == published
         detail = (
             "md5 as published" if same else f"md5 {got}, published {published} (a rebuilt copy? it loads)"
@@ -114,11 +106,10 @@ def verify(cfg: Mapping[str, Any]) -> list[Finding]:
 def load_config(
     configfiles: Sequence[str], params: str = "params.yaml", overlay: str = "overlay.yaml"
 ) -> dict:
-    """The configuration as the workflow resolves it: params.yaml, its scale, `--configfile`s, overlay."""
-    from irbench.config import deep_merge, load_yaml, resolve, user_layer
+    """The configuration as the workflow resolves it (irbench.config.layered)."""
+    from irbench.config import layered, load_yaml, resolve
 
-    extra = (load_yaml(overlay) or {}) if Path(overlay).exists() else {}
-    return resolve(load_yaml(params), params, user=deep_merge(user_layer(configfiles, None, params), extra))
+    return resolve(load_yaml(params), params, user=layered(configfiles, None, params, overlay))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,6 @@ read from a local file whose path is a configuration key; nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -28,6 +27,7 @@ from torch import Tensor, nn
 from torchvision.models import inception as tv
 
 from irbench.errors import IrbenchError
+from irbench.io import file_digest
 
 FID_WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{FID_WEIGHTS_FILE}"
@@ -154,13 +154,10 @@ def verify_weights(path: str | os.PathLike, kind: str = "inception") -> Path:
         raise IrbenchError(f"{path}: empty file ({again})")
     named = HASH_IN_NAME.search(path.name)
     if named:
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        if not digest.hexdigest().startswith(named.group(1)):
+        digest = file_digest(path)
+        if not digest.startswith(named.group(1)):
             raise IrbenchError(
-                f"{path}: sha256 starts {digest.hexdigest()[:8]}, not the {named.group(1)} its name carries "
+                f"{path}: sha256 starts {digest[:8]}, not the {named.group(1)} its name carries "
                 f"(a partial or damaged download; {again})"
             )
         return path
