@@ -129,8 +129,9 @@ def test_visual_battery_metrics_images_and_seeding():
 
     model, (x, y) = _model(), _data(30)
     extractor = RandomFeatures(seed=0)
-    m1, im1 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=5)
-    m2, im2 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=7)
+    tx, ty = _data(60)
+    m1, im1 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=5, train_x=tx, train_y=ty)
+    m2, im2 = visual_battery(model, x, y, 3, SPEC, extractor, seed=5, batch_size=7, train_x=tx, train_y=ty)
     assert set(m1) == {"fid", "fid_real", "kid", "inv_dist", "inv_dist_noise", "inv_dist_other"}
     assert all(v >= 0 for v in m1.values())
     assert m1["inv_dist"] == pytest.approx((m1["inv_dist_noise"] + m1["inv_dist_other"]) / 2)
@@ -144,6 +145,67 @@ def test_visual_battery_metrics_images_and_seeding():
     assert (targets_y != starts_y).all()
 
 
+def test_fid_and_its_floor_are_taken_against_the_test_split_at_the_generated_n(monkeypatch):
+    """As Boychev's notebook: generated images and the floor's training images (as many per class as
+    generated) are each compared with the whole test split."""
+    from irbench.explain import visual
+    from irbench.metrics.inception import RandomFeatures
+
+    seen = []
+    monkeypatch.setattr(visual, "fid", lambda a, b: seen.append((len(a), len(b))) or 1.0)
+    model, (x, y) = _model(), _data(30)
+    tx, ty = _data(60)
+    visual.visual_battery(
+        model, x, y, 3, SPEC, RandomFeatures(0), seed=1, batch_size=8, train_x=tx, train_y=ty
+    )
+    n_gen = 3 * SPEC["fid_images_per_class"]
+    assert seen == [(n_gen, len(x)), (n_gen, len(x))]
+    picked = visual.per_class_choice(
+        ty, torch.arange(3).repeat_interleave(4), torch.Generator().manual_seed(0)
+    )
+    assert sorted(ty[picked].tolist()) == [0] * 4 + [1] * 4 + [2] * 4 and len(set(picked.tolist())) == 12
+
+
+def test_last_iterate_and_batch_best_options_are_the_references():
+    """inv_keep_best false returns the last PGD iterate (Boychev's rep_inversion, feature_vis); generation
+    with keep_best batch returns one iterate for the whole batch."""
+    from irbench.attacks.projected import pgd
+    from irbench.explain.inversion import invert
+
+    model, (x, _) = _model(), _data(6)
+    last = invert(model, x[:3], x[3:], eps=1000, step=1, steps=3, keep_best=False)
+    rep = invert.__globals__["Representation"](model, fake_relu=True)
+    with torch.no_grad():
+        goal = rep(x[3:])
+    manual = pgd(
+        rep,
+        x[:3],
+        goal,
+        lambda r, g: -invert.__globals__["relative_distance"](r, g),
+        eps=1000,
+        step=1,
+        steps=3,
+        norm="l2",
+        random_start=False,
+    )
+    assert torch.equal(last, manual)
+    flat = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(x[0].numel(), 3))
+    out = pgd(
+        flat,
+        x,
+        torch.zeros(6, dtype=torch.long),
+        lambda o, t: o[:, 0],
+        eps=5,
+        step=0.1,
+        steps=4,
+        random_start=False,
+        keep_best="batch",
+    )
+    norms = (out - x).flatten(1).norm(dim=1)
+    # the logit rises every step; the batch's best scored iterate is the 3rd step's (the 4th is not scored)
+    assert torch.allclose(norms, torch.full_like(norms, 0.3), atol=0.01)  # [0, 1] clips a little
+
+
 def test_visualisation_and_feature_figures_for_two_models(tmp_path):
     from irbench.explain.visual import visual_battery
     from irbench.figures import feature_grid, visualisation_grid
@@ -154,7 +216,9 @@ def test_visualisation_and_feature_figures_for_two_models(tmp_path):
     for i, variant in enumerate(("standard", "robust")):
         torch.manual_seed(i)
         model = build_model({"arch": "resnet18", "width": 4}, n_classes=3).eval()
-        _, images = visual_battery(model, x, y, 3, SPEC, RandomFeatures(0), seed=0, batch_size=8)
+        _, images = visual_battery(
+            model, x, y, 3, SPEC, RandomFeatures(0), seed=0, batch_size=8, train_x=x, train_y=y
+        )
         payloads.append({**images, "variant": variant, "seed": 0})
     visualisation_grid(payloads, tmp_path / "v.png", "t", n_inversions=2)
     feature_grid(payloads, tmp_path / "f.png", "t")

@@ -283,3 +283,70 @@ def test_the_cosine_period_is_the_reference_trainers_t_max():
         return opt.param_groups[0]["lr"]
 
     assert abs(last_lr(cosine_period=200) - 0.05) < 1e-9 and last_lr() < 1e-9
+
+
+def test_every_random_draw_of_an_epoch_comes_from_the_jobs_generator(tiny_dataset):
+    """Shuffles, crops, resized crops, rotations, flips and attack starts all draw from the job's seeded
+    generator, made on its device (on CUDA a draw from a CUDA generator without device= raises), so training
+    on a GPU copies no random numbers from the host per step and a resume restores the whole stream."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    draws: list[tuple[str, bool]] = []
+
+    class Draws(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = str(func)
+            if any(k in name for k in ("rand", "uniform", "normal", "bernoulli", "multinomial")):
+                draws.append((name, kwargs.get("generator") is not None))
+            return func(*args, **kwargs)
+
+    train = {**ADV["train"], "epochs": 1, "augment": ["crop", "resized_crop", "flip", "rotate20"]}
+    spec = {**ADV, "train": train}
+
+    with Draws():  # the model's initialisation (the global stream) comes before the epoch's shuffle
+        train_variant(tiny_dataset, spec, seed=0, log=_quiet)
+    names = [n for n, _ in draws]
+    shuffle = len(names) - 1 - names[::-1].index("aten.randperm.generator")  # the epoch's (after the init)
+    epoch = draws[shuffle:]
+    assert len(epoch) > 20 and all(with_gen for _, with_gen in epoch), [n for n, g in epoch if not g]
+
+
+def test_selection_on_the_test_split_trains_on_every_image(tiny_dataset):
+    """`select_on: test` is the reference's selection: all training images train, the test split scores."""
+    train = {**SPEC["train"], "epochs": 1, "select_on": "test"}
+    result = train_variant(tiny_dataset, {**SPEC, "train": train}, seed=0, log=_quiet)
+    test = load_split(tiny_dataset, "test")
+    assert result.info["n_train"] == 600 and result.info["n_val"] == len(test)
+
+
+def test_gradient_values_are_clipped_when_asked(tiny_dataset, monkeypatch):
+    seen = []
+    real = torch.nn.utils.clip_grad_value_
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_value_", lambda p, v: seen.append(v) or real(p, v))
+    train = {**SPEC["train"], "epochs": 1, "clip_grad_value": 0.1}
+    clipped = train_variant(tiny_dataset, {**SPEC, "train": train}, seed=0, log=_quiet)
+    assert seen and set(seen) == {0.1}
+    plain = train_variant(
+        tiny_dataset, {**SPEC, "train": {**train, "clip_grad_value": None}}, seed=0, log=_quiet
+    )
+    assert not torch.equal(clipped.state_dict["fc.weight"], plain.state_dict["fc.weight"])
+
+
+def test_the_training_attack_runs_in_the_batchnorm_mode_asked(monkeypatch):
+    """eval (irbench): the attack leaves batch-norm's running statistics alone; train (the reference's):
+    the attack's passes update them."""
+    from irbench.objectives import attack_in_mode
+
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+    )
+    x, y = torch.rand(8, 3, 8, 8), torch.randint(0, 2, (8,))
+    model(x)
+    model.train()
+    attack = {"method": "pgd", "norm": "l2", "eps": 0.5, "step": 0.1, "steps": 3, "random_start": False}
+    before = model[1].running_mean.clone()
+    attack_in_mode(model, x, y, torch.nn.functional.cross_entropy, attack, batchnorm="eval")
+    assert torch.equal(model[1].running_mean, before) and model.training
+    attack_in_mode(model, x, y, torch.nn.functional.cross_entropy, attack, batchnorm="train")
+    assert not torch.equal(model[1].running_mean, before) and model.training

@@ -12,14 +12,21 @@ from irbench.errors import IrbenchError
 from irbench.machine import nvidia_driver
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed the global RNGs and return a dedicated torch.Generator for shuffling and augmentation."""
+def seed_everything(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """Seed the global RNGs and return a dedicated torch.Generator for shuffling and augmentation, living on
+    `device`: training on CUDA draws its shuffles, crops and attack starts there, with no host copy."""
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds legacy global users too
     torch.manual_seed(seed)
-    gen = torch.Generator()
+    gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen
+
+
+def draw_device(generator: torch.Generator | None) -> torch.device:
+    """Where a random draw from `generator` is made: the generator's device (None: the CPU's global
+    stream). A draw made there and moved to its tensor's device costs nothing when the two agree."""
+    return generator.device if generator is not None else torch.device("cpu")
 
 
 DEVICE_VARIABLE = "IRBENCH_DEVICE"  # a device for every job, in place of `auto` (e.g. cpu on a test cluster)

@@ -61,7 +61,7 @@ class TrainResult:
 def split_validation(train: Split, fraction: float, size_max: int, generator: torch.Generator):
     """Hold out a seeded random validation subset of the training split."""
     n_val = max(1, min(int(len(train) * fraction), size_max))
-    perm = torch.randperm(len(train), generator=generator).to(train.y.device)
+    perm = torch.randperm(len(train), generator=generator, device=generator.device).to(train.y.device)
     return train.subset(perm[n_val:]), train.subset(perm[:n_val])
 
 
@@ -127,8 +127,9 @@ def compiled(model: nn.Module, setting: bool | str | None) -> nn.Module:
 
 
 def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: torch.Generator) -> dict:
-    """Classification: clean validation accuracy, plus adversarial accuracy (training attack) for
-    adversarial variants. Regression (MER): the mean Pearson correlation of the emotion outputs."""
+    """Classification: clean validation accuracy, plus adversarial accuracy (training attack, on the first
+    `train.val_attack_max` images; 0: all) for adversarial variants. Regression (MER): the mean Pearson
+    correlation of the emotion outputs."""
     model.eval()
     if val.meta.get("task") == "regression":
         from irbench.metrics.regression import mean_pearson
@@ -144,7 +145,8 @@ def validate(model: nn.Module, val: Split, spec: Mapping[str, Any], generator: t
         return {"val_corr": corr, "val_mid_corr": mid, "score": corr + mid}
     out = {"val_acc": (predict(model, val.x) == val.y).float().mean().item()}
     if OBJECTIVES.get(spec["objective"]).score == "clean_and_adversarial":
-        sub = val.subset(torch.arange(min(len(val), VAL_ATTACK_MAX), device=val.y.device))
+        cap = spec["train"].get("val_attack_max", VAL_ATTACK_MAX) or len(val)
+        sub = val.subset(torch.arange(min(len(val), cap), device=val.y.device))
         adv = attacked_predictions(model, sub.x, sub.y, spec["attack"], generator=generator)
         out["val_adv_acc"] = (adv == sub.y).float().mean().item()
         out["score"] = (out["val_acc"] + out["val_adv_acc"]) / 2
@@ -174,12 +176,18 @@ def train_variant(
     """
     t = spec["train"]
     dev = pick_device(device)
-    gen = seed_everything(seed)
+    if dev.type == "cuda":  # cuDNN picks its fastest kernels unless the run asks for determinism
+        torch.backends.cudnn.benchmark = not t.get("deterministic", False)
+        torch.backends.cudnn.deterministic = bool(t.get("deterministic", False))
+    gen = seed_everything(seed, dev)  # on CUDA, the per-batch draws are made on the GPU
     full = load_split(data_path, "train", dev, raw=True)  # uint8 on the device; batches become float
     if region_mask is not None:
         full.extras["region_mask"] = region_mask.to(dev, torch.uint8)[:, None]
     if has_split(data_path, "val"):  # a dataset with its own validation split (MER: 80/10/10)
         train, val = full, load_split(data_path, "val", dev)
+        val = val.subset(torch.arange(min(len(val), t["val_size_max"]), device=dev))  # its first items
+    elif t.get("select_on") == "test":  # the reference's selection: train on all, pick on the test split
+        train, val = full, load_split(data_path, "test", dev)
     elif t["val_fraction"] > 0:
         train, val = split_validation(full, t["val_fraction"], t["val_size_max"], gen)
     else:  # every training image trains; the last epoch is kept
@@ -220,7 +228,14 @@ def train_variant(
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
-            gen.set_state(state["generator"])
+            if state.get("generator_device", "cpu") == str(gen.device):
+                gen.set_state(state["generator"])
+            else:  # a run resumed on another kind of device: its random stream cannot continue exactly
+                gen.manual_seed(seed * 1_000_003 + state["epoch"] + 1)
+                log(
+                    f"resuming on {gen.device} a run begun on {state.get('generator_device', 'cpu')}: the "
+                    "random stream restarts from the seed and epoch (numbers differ from an unbroken run)"
+                )
             set_rng_state(state)
             history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
             before = float(state.get("elapsed_s", 0.0))
@@ -234,7 +249,7 @@ def train_variant(
             break
         t0 = time.perf_counter()
         model.train()
-        perm = torch.randperm(len(train), generator=gen).to(dev)
+        perm = torch.randperm(len(train), generator=gen, device=gen.device).to(dev)
         # sums stay on the device: no host synchronisation per step, one at the end of the epoch
         loss_sum, correct = torch.zeros((), device=dev), torch.zeros((), device=dev)
         bad_step, bad_loss = torch.full((), -1, device=dev), torch.zeros((), device=dev)  # first non-finite
@@ -251,6 +266,8 @@ def train_variant(
                 xb, kwargs["mask"] = to_unit(both[:, :-1]), both[:, -1:].bool()
             else:
                 xb = to_unit(augment(train.x[idx], t["augment"], gen))
+            if dev.type == "cuda" and xb.dim() == 4:  # the model's memory format: no conversion per layer
+                xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 loss, out = objective(step_model, xb, yb, epoch, **kwargs)
             first_bad = (bad_step < 0) & ~torch.isfinite(loss.detach())
@@ -258,6 +275,8 @@ def train_variant(
             bad_loss = torch.where(first_bad, loss.detach().float(), bad_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if t.get("clip_grad_value"):  # Boychev's trainers clip each gradient value to +-0.1
+                nn.utils.clip_grad_value_(model.parameters(), t["clip_grad_value"])
             lrs.append(opt.param_groups[0]["lr"])
             opt.step()
             second = objective.second_step  # e.g. MER's adversarial step every 5th epoch
@@ -302,6 +321,7 @@ def train_variant(
                     "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(),
                     "generator": gen.get_state(),
+                    "generator_device": str(gen.device),
                     **rng_state(),
                     "history": history,
                     "best": best,

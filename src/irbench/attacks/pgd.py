@@ -1,5 +1,6 @@
 """PGD (Madry et al. 2018): `steps` projected steepest-ascent steps from a random point of the eps-ball
-(unless `random_start` is false). A missing `step` defaults to 2.5 * eps / steps."""
+(unless `random_start` is false). A missing `step` defaults to 2.5 * eps / steps; `keep_best: batch`
+returns the iterate of highest mean loss, as Boychev's training attack does (`projected.pgd`)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def run(model: nn.Module, x: Tensor, y: Tensor, loss_fn: LossFn, spec: Mapping[s
         steps=spec["steps"],
         norm=spec["norm"],
         random_start=spec.get("random_start", True),
+        keep_best=spec.get("keep_best", False),
         **kw,
     )
 

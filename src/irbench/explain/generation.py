@@ -71,10 +71,18 @@ def class_logit(logits: Tensor, classes: Tensor) -> Tensor:
 
 
 def generate_class_images(
-    model: nn.Module, seeds: Tensor, classes: Tensor, *, eps: float = 30.0, step: float = 0.5, steps: int = 60
+    model: nn.Module,
+    seeds: Tensor,
+    classes: Tensor,
+    *,
+    eps: float = 30.0,
+    step: float = 0.5,
+    steps: int = 60,
+    keep_best: str = "example",
 ) -> Tensor:
     """L2 PGD from the seeds that maximises the class logit (FakeReLU) within an eps-ball, images kept in
-    [0, 1]; each image's best iterate."""
+    [0, 1]; each image's best iterate, or with keep_best "batch" the iterate of highest mean logit over the
+    batch (Boychev's `class_im_gen`, whose Attacker keeps the batch's best)."""
     model.eval()
     return pgd(
         FakeReluLogits(model),
@@ -86,5 +94,5 @@ def generate_class_images(
         steps=steps,
         norm="l2",
         random_start=False,
-        keep_best=True,
+        keep_best=keep_best,
     )

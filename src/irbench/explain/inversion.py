@@ -42,8 +42,10 @@ def invert(
     eps: float = 1000.0,
     step: float = 1.0,
     steps: int = 200,
+    keep_best: bool = True,
 ) -> Tensor:
-    """Images near `start` (within eps) whose representation approaches that of the `target` images."""
+    """Images near `start` (within eps) whose representation approaches that of the `target` images: each
+    image's best iterate, or with keep_best false the last (Boychev's `rep_inversion`)."""
     model.eval()
     rep = Representation(model, fake_relu=True)
     with torch.no_grad():
@@ -58,14 +60,22 @@ def invert(
         steps=steps,
         norm="l2",
         random_start=False,
-        keep_best=True,
+        keep_best=keep_best,
     )
 
 
 def visualise_unit(
-    model: nn.Module, start: Tensor, unit: int, *, eps: float = 1000.0, step: float = 1.0, steps: int = 200
+    model: nn.Module,
+    start: Tensor,
+    unit: int,
+    *,
+    eps: float = 1000.0,
+    step: float = 1.0,
+    steps: int = 200,
+    keep_best: bool = True,
 ) -> Tensor:
-    """Images that maximise representation unit `unit`, starting from `start`."""
+    """Images that maximise representation unit `unit`, starting from `start`: each image's best iterate,
+    or with keep_best false the last (Boychev's `feature_vis`)."""
     model.eval()
     rep = Representation(model, fake_relu=True)
     units = torch.full((len(start),), unit, dtype=torch.long, device=start.device)
@@ -79,7 +89,7 @@ def visualise_unit(
         steps=steps,
         norm="l2",
         random_start=False,
-        keep_best=True,
+        keep_best=keep_best,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from irbench.data.tensors import to_unit
 from irbench.explain.generation import fit_class_gaussians, generate_class_images, sample_seeds
 from irbench.explain.inversion import invert, top_activating, visualise_unit
 from irbench.metrics.fidelity import fid, kid
@@ -37,6 +38,16 @@ def other_class_starts(y: Tensor, targets: Tensor, gen: torch.Generator) -> Tens
     return torch.tensor(picks)
 
 
+def per_class_choice(labels: Tensor, classes: Tensor, gen: torch.Generator) -> Tensor:
+    """Indices into `labels` holding, for each class, as many seeded picks as `classes` lists it (without
+    replacement; a class with fewer items gives all it has)."""
+    picks = []
+    for c, count in zip(*classes.unique(return_counts=True), strict=True):
+        members = torch.nonzero(labels == c)[:, 0]
+        picks.append(members[torch.randperm(len(members), generator=gen)[: int(count)]])
+    return torch.cat(picks)
+
+
 def feature_distance(extractor: nn.Module, a: Tensor, b: Tensor) -> Tensor:
     """Per-example L2 distance between the extractor's pooled mid-level features of a and b (Inception:
     the 192-d vector the reference's inversion distance uses)."""
@@ -54,11 +65,15 @@ def visual_battery(
     *,
     seed: int,
     batch_size: int,
+    train_x: Tensor,
+    train_y: Tensor,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Metrics (fid, fid_real, kid, inv_dist, inv_dist_noise, inv_dist_other) and the figures' images.
 
-    FID compares `fid_images_per_class` generated images per class with as many real test images; the
-    real-vs-real FID (two disjoint real sets of the same size) is the floor it should be read against.
+    As Boychev's notebook: FID compares `fid_images_per_class` generated images per class with the whole
+    test split, and the floor `fid_real` compares the same test split with as many training images per
+    class as were generated (`train_x`, `train_y`: the training split, uint8 or float), so FID and its
+    floor are taken at the same N (FID is biased by N).
     """
     gen = torch.Generator().manual_seed(seed)
     model.eval()
@@ -67,33 +82,48 @@ def visual_battery(
     seeds = sample_seeds(fit_class_gaussians(x, y, n_classes), classes, x.shape[-1], generator=gen)
     generated = _batched(
         lambda s, c: generate_class_images(
-            model, s, c, eps=spec["gen_eps"], step=spec["gen_step"], steps=spec["gen_steps"]
+            model,
+            s,
+            c,
+            eps=spec["gen_eps"],
+            step=spec["gen_step"],
+            steps=spec["gen_steps"],
+            keep_best=spec.get("gen_keep_best", "example"),
         ),
         seeds,
         classes,
         batch_size=batch_size,
         device=device,
     )
-    n_real = min(len(generated), len(x) // 2)
     order = torch.randperm(len(x), generator=gen)
-    real_a, real_b = x[order[:n_real]], x[order[n_real : 2 * n_real]]
+    # the floor's training images: their own stream, so the draws below stay those of the seed
+    picked = per_class_choice(train_y, classes, torch.Generator().manual_seed(seed))
+    train_real = train_x[picked]
+    train_real = to_unit(train_real) if train_real.dtype == torch.uint8 else train_real
     pool = {
         k: extract(extractor, v)["pool"].numpy()
-        for k, v in (("gen", generated), ("a", real_a), ("b", real_b))
+        for k, v in (("gen", generated), ("test", x), ("train", train_real))
     }
     metrics = {
-        "fid": fid(pool["gen"], pool["a"]),
-        "fid_real": fid(pool["a"], pool["b"]),
-        "kid": kid(pool["gen"], pool["a"]),
+        "fid": fid(pool["gen"], pool["test"]),
+        "fid_real": fid(pool["train"], pool["test"]),
+        "kid": kid(pool["gen"], pool["test"]),
     }
 
     targets = order[-spec["n_inversions"] :]
     others = other_class_starts(y, targets, gen)
     noise = torch.rand(x[targets].shape, generator=gen)
+    keep_best = spec.get("inv_keep_best", True)
     inv = {
         start: _batched(
             lambda s, t: invert(
-                model, s, t, eps=spec["inv_eps"], step=spec["inv_step"], steps=spec["inv_steps"]
+                model,
+                s,
+                t,
+                eps=spec["inv_eps"],
+                step=spec["inv_step"],
+                steps=spec["inv_steps"],
+                keep_best=keep_best,
             ),
             starts,
             x[targets],
@@ -121,7 +151,8 @@ def visual_battery(
                 int(u),
                 eps=spec["inv_eps"],
                 step=spec["inv_step"],
-                steps=spec["inv_steps"],
+                steps=spec.get("unit_steps", spec["inv_steps"]),
+                keep_best=keep_best,
             ).cpu()
             for i, u in enumerate(units)
         ]

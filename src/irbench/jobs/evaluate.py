@@ -59,6 +59,7 @@ def evaluate_job(
         spec_root=spec,
         splits=splits,
         inputs=dict(inputs or {}),
+        data_path=str(data),
         log=log,
     )
     store = None

@@ -19,6 +19,7 @@ from irbench.attacks import run_attack
 from irbench.registry import Registry
 
 SCORES = ("clean", "clean_and_adversarial")
+BATCHNORM_MODES = ("eval", "train")  # the model's mode while a training attack runs
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def build_objective(spec: Mapping[str, Any], generator: torch.Generator | None =
     return OBJECTIVES.get(spec["objective"]).build(spec, generator)
 
 
-def attack_in_eval_mode(
+def attack_in_mode(
     model: nn.Module,
     x: Tensor,
     y: Tensor,
@@ -81,11 +82,16 @@ def attack_in_eval_mode(
     *,
     bounds: tuple[float, float] = (0.0, 1.0),
     generator: torch.Generator | None = None,
+    batchnorm: str = "eval",
 ) -> Tensor:
-    """Attack a batch with the model in eval mode (batch-norm statistics see only the training step), then
-    restore the model's mode."""
+    """Attack a batch with the model in `batchnorm` mode, then restore the model's mode. `eval` (irbench's
+    default): batch-norm uses and keeps its running statistics, which only the training step updates;
+    `train`: the attack's passes normalise by the batch and update the running statistics, as Boychev's
+    trainers attack (`train.attack_batchnorm`)."""
+    if batchnorm not in BATCHNORM_MODES:
+        raise ValueError(f"batchnorm must be one of {BATCHNORM_MODES}, got {batchnorm!r}")
     was_training = model.training
-    model.eval()
+    model.train(batchnorm == "train")
     x_adv = run_attack(model, x, y, loss_fn, attack, bounds=bounds, generator=generator)
     model.train(was_training)
     return x_adv

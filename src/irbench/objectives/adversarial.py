@@ -1,6 +1,7 @@
 """Adversarial training (Madry et al.'s min-max): the loss on inputs attacked with the variant's `attack`,
-the attack run with the model in eval mode. Checkpoints are scored by the mean of clean and adversarial
-validation accuracy (Boychev)."""
+the attack run with batch-norm in eval mode (or, with `train.attack_batchnorm: train`, in train mode as
+Boychev's trainers run it). Checkpoints are scored by the mean of clean and adversarial validation accuracy
+(Boychev)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.objectives import Objective, Step, attack_in_eval_mode, register
+from irbench.objectives import Objective, Step, attack_in_mode, register
 
 
 def adversarial(
@@ -19,6 +20,7 @@ def adversarial(
     loss_fn: Callable[[Tensor, Tensor], Tensor] = F.cross_entropy,
     generator: torch.Generator | None = None,
     warmup_epochs: int = 0,
+    batchnorm: str = "eval",
 ) -> Step:
     """Loss on inputs attacked with the `attack` entry (PGD/BIM/FGSM).
 
@@ -33,7 +35,7 @@ def adversarial(
             spec["eps"] = attack["eps"] * factor
             if "step" in attack:
                 spec["step"] = attack["step"] * factor
-        x_adv = attack_in_eval_mode(model, x, y, loss_fn, spec, generator=generator)
+        x_adv = attack_in_mode(model, x, y, loss_fn, spec, generator=generator, batchnorm=batchnorm)
         out = model(x_adv)
         return loss_fn(out, y), out
 
@@ -41,8 +43,13 @@ def adversarial(
 
 
 def build(spec: Mapping[str, Any], generator: torch.Generator | None = None) -> Step:
-    warmup = spec.get("train", {}).get("adv_warmup_epochs", 0)
-    return adversarial(spec["attack"], generator=generator, warmup_epochs=warmup)
+    train = spec.get("train", {})
+    return adversarial(
+        spec["attack"],
+        generator=generator,
+        warmup_epochs=train.get("adv_warmup_epochs", 0),
+        batchnorm=train.get("attack_batchnorm", "eval"),
+    )
 
 
 OBJECTIVE = register(

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from irbench.attacks import UNBOUNDED
-from irbench.objectives import Objective, Step, attack_in_eval_mode, register
+from irbench.objectives import Objective, Step, attack_in_mode, register
 
 N_EMOTIONS = 8
 
@@ -60,7 +60,7 @@ def mer(
     def second_step(model: nn.Module, x: Tensor, y: Tensor, epoch: int) -> Tensor | None:
         if attack is None or (epoch + 1) % adv_every:
             return None
-        x_adv = attack_in_eval_mode(model, x, y, emotion_mse, attack, bounds=UNBOUNDED, generator=generator)
+        x_adv = attack_in_mode(model, x, y, emotion_mse, attack, bounds=UNBOUNDED, generator=generator)
         return mer_loss(model, x_adv, y, mid_weight)[0]
 
     return Step(loss, second_step)

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.objectives import Objective, Step, attack_in_eval_mode, register
+from irbench.objectives import Objective, Step, attack_in_mode, register
+from irbench.seeding import draw_device
 
 
 def fill_regions(x: Tensor, mask: Tensor, fill: str, generator: torch.Generator | None = None) -> Tensor:
@@ -26,7 +27,7 @@ def fill_regions(x: Tensor, mask: Tensor, fill: str, generator: torch.Generator 
         k = (g[:, None] * g[None, :] / g.sum() ** 2).expand(x.shape[1], 1, 9, 9)
         filler = F.conv2d(F.pad(x, (4, 4, 4, 4), mode="reflect"), k, groups=x.shape[1])
     elif fill == "noise":
-        filler = torch.rand(x.shape, generator=generator, device="cpu").to(x.device, x.dtype)
+        filler = torch.rand(x.shape, generator=generator, device=draw_device(generator)).to(x.device, x.dtype)
     else:
         raise ValueError(f"unknown fill {fill!r} (expected mean, blur or noise)")
     return torch.where(mask, filler, x)
@@ -58,7 +59,7 @@ def refine(
             x = fill_regions(x, mask, fill, generator)
         x_in = x
         if attack:
-            x_in = attack_in_eval_mode(model, x, y, F.cross_entropy, attack, generator=generator)
+            x_in = attack_in_mode(model, x, y, F.cross_entropy, attack, generator=generator)
         out = model(x_in)
         total = F.cross_entropy(out, y)
         flagged = mask.flatten(1).any(1) if mask is not None else None

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.objectives import Objective, Step, attack_in_eval_mode, register
+from irbench.objectives import Objective, Step, attack_in_mode, register
 
 
 def kl_to(logits: Tensor, reference: Tensor) -> Tensor:
@@ -29,7 +29,7 @@ def trades(attack: Mapping[str, Any], beta: float, generator: torch.Generator | 
             model.eval()
             reference = F.softmax(model(x), dim=1)
             model.train(was_training)
-        x_adv = attack_in_eval_mode(model, x, reference, kl_to, attack, generator=generator)
+        x_adv = attack_in_mode(model, x, reference, kl_to, attack, generator=generator)
         out = model(x)
         robust = F.kl_div(F.log_softmax(model(x_adv), dim=1), F.softmax(out, dim=1), reduction="batchmean")
         return F.cross_entropy(out, y) + beta * robust, out

@@ -128,6 +128,7 @@ class ProbeContext:
     splits: Mapping[str, Split] = field(default_factory=dict)  # other test splits, first `n_eval`, on device
     generator: torch.Generator | None = None  # reset to the seed before each probe
     inputs: Mapping[str, str] = field(default_factory=dict)  # extra input files by name
+    data_path: str = ""  # the prepared dataset file, for probes that read another split (the training one)
     outputs: dict[str, ProbeOutput] = field(default_factory=dict)  # earlier probes' outputs by key
     log: Callable[[str], None] = print
     seconds: dict[str, float] = field(default_factory=dict)  # each probe's wall time, in the order run

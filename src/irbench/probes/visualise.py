@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from irbench.data.tensors import load_split
 from irbench.explain.visual import visual_battery
 from irbench.metrics.inception import build_extractor, verify_weights
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, register
@@ -19,6 +20,7 @@ COUNT = {"$ref": "#/$defs/positive_int"}
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     extractor = build_extractor(spec["extractor"]).to(ctx.device)
     n_classes = ctx.test.meta["n_classes"]
+    train = load_split(ctx.data_path, "train", raw=True)  # uint8: only the floor's picks become float
     metrics, images = visual_battery(
         ctx.model,
         ctx.test.x,
@@ -28,6 +30,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         extractor,
         seed=ctx.seed,
         batch_size=ctx.batch_size,
+        train_x=train.x,
+        train_y=train.y,
     )
     names = list(ctx.test.meta.get("class_names", []))
     return ProbeOutput(
@@ -121,6 +125,13 @@ PROBE = register(
                 "inv_eps": POSITIVE,
                 "inv_step": POSITIVE,
                 "inv_steps": COUNT,
+                # unit visualisation's steps (default inv_steps; Boychev's feature_vis: 200)
+                "unit_steps": COUNT,
+                # generation keeps each image's best iterate (example) or the batch's (batch: Boychev's)
+                "gen_keep_best": {"enum": ["example", "batch"], "description": "expected example or batch"},
+                # inversion and unit visualisation keep each image's best iterate (true) or the last
+                # (false: Boychev's rep_inversion and feature_vis)
+                "inv_keep_best": {"type": "boolean", "description": "expected true or false"},
             },
         },  # fmt: skip
         metrics=(
@@ -128,21 +139,21 @@ PROBE = register(
                 "fid",
                 "raw",
                 False,
-                "FID of class-specific generated images against as many real test images",
+                "FID of class-specific generated images against the test split",
                 label="FID",
             ),
             Metric(
                 "kid",
                 "raw",
                 False,
-                "KID (polynomial-kernel MMD, torch-fidelity) of the generated images against the real ones",
+                "KID (polynomial-kernel MMD, torch-fidelity) of the generated images against the test split",
                 label="KID",
             ),
             Metric(
                 "fid_real",
                 "raw",
                 False,
-                "FID of two disjoint real test sets of that size (the floor)",
+                "FID of training images (as many per class as generated) against the test split (the floor)",
                 label="FID real vs real",
             ),
             Metric(
