@@ -36,9 +36,11 @@ from irbench.training import train_variant
 EPS = 8 / 255
 
 
-def cifar_dataset(root: Path, n_train: int, folder: Path) -> tuple[Path, str, dict]:
-    """A prepared dataset file of `n_train` real CIFAR-10 training images (tiled if the folder has fewer),
-    a note saying which, and the test split."""
+def cifar_dataset(
+    root: Path, n_train: int, folder: Path, n_test: int | None = None
+) -> tuple[Path, str, dict]:
+    """A prepared dataset file of `n_train` real CIFAR-10 training images (tiled if the folder has fewer)
+    and the test split (its first `n_test` images where given), a note saying which, and the test split."""
     files = sorted(p.name for p in root.glob("data_batch_*"))
     if not files:
         raise SystemExit(f"{root}: no data_batch_* files (expected the CIFAR-10 python-pickle folder)")
@@ -47,6 +49,8 @@ def cifar_dataset(root: Path, n_train: int, folder: Path) -> tuple[Path, str, di
     note = f"{len(x):,} real images" + (f", tiled to {n_train:,}" if len(x) < n_train else "")
     reps = -(-n_train // len(x))
     splits["train"] = {"images": np.tile(x, (reps, 1, 1, 1))[:n_train], "labels": np.tile(y, reps)[:n_train]}
+    if n_test is not None:
+        splits["test"] = {k: v[:n_test] for k, v in splits["test"].items()}
     path = folder / "cifar10.pt"
     save_dataset(splits, {"kind": "cifar10", "task": "classification", "n_classes": len(names)}, path)
     return path, note, splits["test"]

@@ -83,7 +83,7 @@ def evaluate_passes(spec: Mapping[str, Any]) -> float:
     return float(spec["n_eval"]) * (1 + _steps(spec))
 
 
-def _model_cost(
+def model_cost(
     cfg: Mapping[str, Any], study: str, variant: str, dataset: str
 ) -> tuple[dict, Any, float] | None:
     """(train spec, dataset size, forward FLOPs) of a job, or None where the dataset kind gives no size."""
@@ -105,7 +105,7 @@ def _model_cost(
 
 def train_minutes(cfg: Mapping[str, Any], study: str, variant: str, dataset: str, attempt: int = 1) -> int:
     """The runtime a train job asks for (UNKNOWN_MIN where its dataset kind gives no size)."""
-    cost = _model_cost(cfg, study, variant, dataset)
+    cost = model_cost(cfg, study, variant, dataset)
     if cost is None:
         return UNKNOWN_MIN * max(1, attempt)
     spec, size, flops = cost
@@ -116,7 +116,7 @@ def evaluate_minutes(cfg: Mapping[str, Any], study: str, variant: str, dataset: 
     """The runtime an evaluate job asks for (UNKNOWN_MIN where its dataset kind gives no size)."""
     from irbench.config import eval_spec
 
-    cost = _model_cost(cfg, study, variant, dataset)
+    cost = model_cost(cfg, study, variant, dataset)
     if cost is None:
         return UNKNOWN_MIN * max(1, attempt)
     return minutes(evaluate_passes(eval_spec(cfg, study, dataset)), cost[2], attempt)
