@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from irbench.io import write_text
-from irbench.readme import rewrite
+from irbench.readme import rewrite_all
 
 ROOT = Path(__file__).resolve().parents[1]
 # target on 2 CPU cores: the whole default run (three studies, three seeds) within 25 minutes
@@ -123,7 +123,7 @@ def main() -> int:
             work / "results/run.md",
         )
         if "--readme" in sys.argv:
-            rewrite(ROOT / "README.md", work / "results")
+            rewrite_all(ROOT, work / "results")
             publish_numbers(work / "results", commit)
         table = pd.read_csv(work / "results/tables/vision.csv").set_index("variant")
         for study in ("vision", "mer", "lime"):

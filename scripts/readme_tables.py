@@ -1,14 +1,15 @@
-"""Rewrite the README's marked result blocks from a run's results/ folder (irbench.readme).
+"""Rewrite the marked result blocks of README.md and docs/results.md from a run's results/ folder
+(irbench.readme).
 
 Usage: .venv/bin/python scripts/readme_tables.py RESULTS_DIR [--check]
-  --check: change nothing; exit 1 if the README differs from what RESULTS_DIR gives.
+  --check: change nothing; exit 1 if a file differs from what RESULTS_DIR gives.
 """
 
 import sys
 from pathlib import Path
 
 from irbench.errors import IrbenchError
-from irbench.readme import rewrite
+from irbench.readme import GENERATED, rewrite_all
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,12 +18,10 @@ if __name__ == "__main__":
     if len(args) != 1:
         sys.exit(__doc__)
     try:
-        current = rewrite(ROOT / "README.md", args[0], check="--check" in sys.argv)
+        stale = rewrite_all(ROOT, args[0], check="--check" in sys.argv)
     except IrbenchError as exc:
         sys.exit(f"irbench: {exc}")
-    print(
-        "README.md: current"
-        if current
-        else "README.md: " + ("differs" if "--check" in sys.argv else "rewritten")
-    )
-    sys.exit(1 if "--check" in sys.argv and not current else 0)
+    for name in GENERATED:
+        state = "differs" if "--check" in sys.argv else "rewritten"
+        print(f"{name}: {state if name in stale else 'current'}")
+    sys.exit(1 if "--check" in sys.argv and stale else 0)

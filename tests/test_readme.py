@@ -59,10 +59,13 @@ def test_missing_section_file_or_end_marker_is_named(tmp_path):
 
 
 def test_the_readme_blocks_name_files_a_run_writes():
-    """Every block of the shipped README names a results file the workflow (or the benchmark) writes."""
+    """Every block of the shipped README and results page names a results file the workflow (or the
+    benchmark) writes."""
     import re
 
-    text = (ROOT / "README.md").read_text()
+    from irbench.readme import GENERATED
+
+    text = "\n".join((ROOT / name).read_text() for name in GENERATED)
     sources = re.findall(r"<!-- irbench:begin ([^#>]+?)(?:#[^>]+)? -->", text)
     assert sources, "the README has no generated blocks"
     allowed = {"report.md", "run.md"} | {f"tables/{s}.md" for s in ("vision", "mer", "lime")}

@@ -1,6 +1,6 @@
-"""The README's result sections, generated from a run so they cannot drift from it.
+"""The README's result sections (and the manual's results page), generated from a run so they cannot drift.
 
-A marked block in the README,
+A marked block in README.md or docs/results.md (GENERATED),
 
     <!-- irbench:begin tables/vision.md#Clean and under attack -->
     ...
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from irbench.errors import IrbenchError
 
+GENERATED = ("README.md", "docs/results.md")  # the files whose marked blocks a run rewrites
 BEGIN = re.compile(r"<!-- irbench:begin (?P<source>[^#>]+?)(?:#(?P<section>[^>]+?))? -->")
 END = "<!-- irbench:end -->"
 HEADING = re.compile(r"^(#+) (.*)$")
@@ -70,3 +71,9 @@ def rewrite(readme_path: str | os.PathLike, results: str | os.PathLike, check: b
     if new != old and not check:
         write_text(new, path)
     return new == old
+
+
+def rewrite_all(root: str | os.PathLike, results: str | os.PathLike, check: bool = False) -> list[str]:
+    """Rewrite (or with `check` compare) the blocks of every GENERATED file under `root`; returns the
+    files that were not current."""
+    return [name for name in GENERATED if not rewrite(Path(root) / name, results, check)]
