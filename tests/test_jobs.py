@@ -87,7 +87,7 @@ def test_an_evaluation_killed_mid_way_resumes_at_its_probe_with_the_same_record(
     tiny_dataset, tmp_path, monkeypatch
 ):
     """The deletion probe dies (as under a kill): the rerun keeps clean, cue_following, attacks and
-    attributions from the interrupted run (attributions' shared maps included, which deletion reads),
+    attributions from the interrupted run (attributions' handoff included, which deletion reads),
     runs deletion, and writes the record an uninterrupted run writes."""
     key = RunKey("study", "shapes", "standard", 0, "h")
     model = tmp_path / "m.pt"

@@ -224,3 +224,23 @@ def test_probes_run_in_float32_inside_a_callers_bf16_autocast():
         model.dtypes.clear()
         inside, _, _ = run_probes(probe_context(model, x, y), spec)
     assert model.dtypes == {torch.float32} and inside == plain
+
+
+def test_a_probe_reads_what_another_hands_on_by_its_declared_type():
+    """Typed hand-offs: the attributions probe hands on AttributionMaps, the attack probes AttackRuns; a
+    reader asking for a hand-off that is missing or of another type stops in one line naming the probe."""
+    from irbench.probes import ProbeOutput
+    from irbench.probes._threats import AttackRuns
+    from irbench.probes.attributions import AttributionMaps
+
+    model = _pixel_model()
+    x, y = torch.rand(4, 3, 8, 8), torch.zeros(4, dtype=torch.long)
+    ctx = probe_context(model, x, y)
+    runs = AttackRuns()
+    runs.file({"method": "pgd", "norm": "l2", "eps": 0.5}, "l2_pgd", torch.ones(4, dtype=torch.bool))
+    ctx.outputs["attacks"] = ProbeOutput({}, handoff=runs)
+    assert ctx.handoff("attacks", AttackRuns).by_threat[("l2", 0.5)]["l2_pgd"].method == "pgd"
+    with pytest.raises(IrbenchError, match=r"probe 'attacks' gave no AttributionMaps \(it must run before"):
+        ctx.handoff("attacks", AttributionMaps)
+    with pytest.raises(IrbenchError, match="probe 'attributions' gave no AttributionMaps"):
+        ctx.handoff("attributions", AttributionMaps)

@@ -11,6 +11,9 @@ batched (`internal_batch_size` path points per pass, `n_samples`), never a Pytho
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from captum.attr import GradientShap
 from torch import Tensor, nn
@@ -93,3 +96,25 @@ def mask_mass(attributions: Tensor, mask: Tensor) -> Tensor:
     heat = attributions.abs().sum(dim=1)
     total = heat.flatten(1).sum(1).clamp_min(1e-12)
     return (heat * mask.float()).flatten(1).sum(1) / total
+
+
+def attribution_maps(
+    model: nn.Module, x: Tensor, target: Tensor, shap_base: Tensor, spec: Mapping[str, Any], seed: int
+) -> dict[str, Tensor]:
+    """IG and SHAP maps of `model` for `target` with the attributions probe's settings (`spec`); random
+    draws (IG's baselines, SHAP's samples) depend on the seed only, so two models, or one model's two
+    classes, get the same."""
+    torch.manual_seed(seed)  # GradientShap draws its baselines and path points from the global RNG
+    return {
+        "ig": integrated_gradients(
+            model,
+            x,
+            target,
+            steps=spec["ig_steps"],
+            internal_batch_size=spec["internal_batch_size"],
+            baseline=spec.get("ig_baseline", "random"),
+            n_baselines=spec.get("ig_baselines", 10),
+            generator=torch.Generator().manual_seed(seed),
+        ),
+        "shap": expected_gradients(model, x, target, shap_base, samples=spec["shap_samples"]),
+    }

@@ -24,11 +24,12 @@ from irbench.data.tensors import Split
 from irbench.errors import IrbenchError
 from irbench.io import load_torch, save_torch
 from irbench.probes import ProbeOutput
-from irbench.probes._threats import Run
+from irbench.probes._threats import AttackRuns, Run
+from irbench.probes.attributions import AttributionMaps
 
-# irbench's own types that probes hand each other in `shared` (loaded with weights_only, as every file);
-# an output holding another type is not kept, and that probe runs again.
-SHARED_TYPES = [Split, Run]
+# irbench's own types that probes hand each other (their `handoff`; loaded with weights_only, as every
+# file); an output holding another type is not kept, and that probe runs again.
+HANDOFF_TYPES = [Split, Run, AttackRuns, AttributionMaps]
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,15 @@ class ProbeCheckpoints:
         kept: dict[str, tuple[ProbeOutput, float]] = {}
         for path in sorted(self.folder.glob("*.pt")) if self.folder.is_dir() else []:
             try:
-                with torch.serialization.safe_globals(SHARED_TYPES):
+                with torch.serialization.safe_globals(HANDOFF_TYPES):
                     saved = load_torch(path)
             except IrbenchError as exc:  # a file cut by the kill: that probe runs again
                 self.log(f"probe checkpoint not used: {exc}")
                 continue
             if saved.get("fingerprint") == self.fingerprint:
-                output = ProbeOutput(saved["metrics"], saved["data"], saved["artifacts"], saved["shared"])
+                output = ProbeOutput(
+                    saved["metrics"], saved["data"], saved["artifacts"], saved.get("handoff")
+                )
                 kept[path.stem] = (output, float(saved["seconds"]))
         return kept
 
@@ -73,7 +76,7 @@ class ProbeCheckpoints:
             "metrics": output.metrics,
             "data": output.data,
             "artifacts": output.artifacts,
-            "shared": output.shared,
+            "handoff": output.handoff,
             "seconds": seconds,
         }
         try:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -24,6 +24,8 @@ from irbench.data.tensors import Split
 from irbench.errors import IrbenchError
 from irbench.registry import Registry
 from irbench.seeding import seed_everything
+
+H = TypeVar("H")  # a probe's handoff dataclass
 
 UNITS = ("percent", "raw", "seconds")
 # The gate checks a claim on an attacked accuracy (ATTACKED) or a clean accuracy (ACCURACY) needs.
@@ -133,17 +135,28 @@ class ProbeContext:
     log: Callable[[str], None] = print
     seconds: dict[str, float] = field(default_factory=dict)  # each probe's wall time, in the order run
 
+    def handoff(self, key: str, kind: type[H]) -> H:
+        """What the earlier probe `key` handed on, as the dataclass `kind` it declares (a probe names the
+        probe it reads in its `after`, so that one has run)."""
+        out = self.outputs.get(key)
+        if out is None or not isinstance(out.handoff, kind):
+            raise IrbenchError(
+                f"probe {key!r} gave no {kind.__name__} (it must run before the probe reading it)"
+            )
+        return out.handoff
+
 
 @dataclass
 class ProbeOutput:
     """Flat metrics (into the record's `metrics`), structured data (the record's entry under the probe's
-    key, e.g. a sweep's rows), artifacts for the figures (tensors, saved beside the record) and `shared`
-    in-memory results for the probes that read this one (`after`), never saved."""
+    key, e.g. a sweep's rows), artifacts for the figures (tensors, saved beside the record) and the
+    `handoff`: a dataclass the probe declares for the probes that read it (`after`; AttributionMaps,
+    AttackRuns), kept only in a resumable job's probe checkpoints."""
 
     metrics: dict[str, float] = field(default_factory=dict)
     data: Any = None
     artifacts: dict[str, Any] | None = None
-    shared: dict[str, Any] = field(default_factory=dict)
+    handoff: Any = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from torch import Tensor
@@ -63,17 +63,25 @@ class Run:
     correct: Tensor
 
 
-def file_correct(shared: dict[str, Any], attack: Mapping[str, Any], name: str, correct: Tensor) -> None:
-    """Record which scored examples `name` (an attack under entry `attack`) left correctly classified."""
-    runs = shared.setdefault("correct", {}).setdefault(threat_of(attack), {})
-    runs[name] = Run(attack["method"], correct.detach().bool())
+@dataclass
+class AttackRuns:
+    """What an attack probe (attacks, sweep, autoattack) hands on: its runs by threat model and name."""
+
+    by_threat: dict[Threat, dict[str, Run]] = field(default_factory=dict)
+
+    def file(self, attack: Mapping[str, Any], name: str, correct: Tensor) -> None:
+        """Record which scored examples `name` (an attack under entry `attack`) left correctly classified."""
+        runs = self.by_threat.setdefault(threat_of(attack), {})
+        runs[name] = Run(attack["method"], correct.detach().bool())
 
 
 def correct_by_threat(outputs: Mapping[str, Any]) -> dict[Threat, dict[str, Run]]:
     """Every earlier probe's attack runs, by threat model and `<probe>:<name>`."""
     out: dict[Threat, dict[str, Run]] = {}
     for key, output in outputs.items():
-        for threat, runs in output.shared.get("correct", {}).items():
+        if not isinstance(output.handoff, AttackRuns):
+            continue
+        for threat, runs in output.handoff.by_threat.items():
             for name, run in runs.items():
                 out.setdefault(threat, {})[f"{key}:{name}"] = run
     return out

@@ -17,18 +17,18 @@ from irbench.probes import (
     ProbeOutput,
     register,
 )
-from irbench.probes._threats import attack_title, file_correct
+from irbench.probes._threats import AttackRuns, attack_title
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
-    x, y, metrics, shared = ctx.scored.x, ctx.scored.y, {}, {}
+    x, y, metrics, runs = ctx.scored.x, ctx.scored.y, {}, AttackRuns()
     for name, attack in spec.items():
         if ctx.task == "classification":
             correct = attack_correct(
                 ctx.model, x, y, attack, batch_size=ctx.batch_size, generator=ctx.generator
             )
             metrics[f"acc_{name}"] = correct.float().mean().item()
-            file_correct(shared, attack, name, correct)
+            runs.file(attack, name, correct)
             continue
         m = attacked_regression_metrics(
             ctx.model,
@@ -45,7 +45,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
             if key.startswith(("l2_to_", "reached_")):
                 kind, t = key.rsplit("_", 1)
                 metrics[f"{name}_{kind}_{t}"] = m[key]
-    return ProbeOutput(metrics, shared=shared)
+    return ProbeOutput(metrics, handoff=runs)
 
 
 def headers(spec: Mapping[str, Any]) -> dict[str, str]:

@@ -8,13 +8,27 @@ over `ig_baselines` uniform random images (default; the same images for every va
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from irbench.data.tensors import Split
 from irbench.evaluation import predict
-from irbench.explain.attributions import BASELINES, expected_gradients, integrated_gradients, mask_mass
+from irbench.explain.attributions import BASELINES, attribution_maps, mask_mass
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, masks, register
+
+
+@dataclass(frozen=True)
+class AttributionMaps:
+    """What this probe hands deletion, localisation and sanity: the explained images (with their masks),
+    each method's maps of them, the class each map explains and the SHAP baselines."""
+
+    images: Split
+    maps: dict[str, torch.Tensor]
+    target: torch.Tensor
+    baselines: torch.Tensor
+
 
 SETTINGS = ("n_images", "n_baselines", "n_figure", "ig_steps", "internal_batch_size", "shap_samples")
 
@@ -27,32 +41,11 @@ def shown_images(ctx: ProbeContext, n_images: int, n_baselines: int = 0):
     return shown, base
 
 
-def explain(
-    model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, shap_base: torch.Tensor, spec, seed: int
-) -> dict[str, torch.Tensor]:
-    """IG and SHAP maps of `model` for `target` with the probe's settings; random draws (IG's baselines,
-    SHAP's samples) depend on the seed only, so two models, or one model's two classes, get the same."""
-    torch.manual_seed(seed)  # GradientShap draws its baselines and path points from the global RNG
-    return {
-        "ig": integrated_gradients(
-            model,
-            x,
-            target,
-            steps=spec["ig_steps"],
-            internal_batch_size=spec["internal_batch_size"],
-            baseline=spec.get("ig_baseline", "random"),
-            n_baselines=spec.get("ig_baselines", 10),
-            generator=torch.Generator().manual_seed(seed),
-        ),
-        "shap": expected_gradients(model, x, target, shap_base, samples=spec["shap_samples"]),
-    }
-
-
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     shown, base = shown_images(ctx, spec["n_images"], spec["n_baselines"])
     preds = predict(ctx.model, shown.x, ctx.batch_size)
     target = preds if spec.get("target", "predicted") == "predicted" else shown.y
-    attrs = explain(ctx.model, shown.x, target, base.x, spec, ctx.seed)
+    attrs = attribution_maps(ctx.model, shown.x, target, base.x, spec, ctx.seed)
     metrics = {
         f"{method}_{name}_mass": mask_mass(attr, mask).mean().item()
         for method, attr in attrs.items()
@@ -68,8 +61,8 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         "variant": ctx.variant,
         "seed": ctx.seed,
     }
-    shared = {"images": shown, "maps": attrs, "target": target, "shap_base": base.x}
-    return ProbeOutput(metrics, artifacts=artifacts, shared=shared)
+    handoff = AttributionMaps(images=shown, maps=attrs, target=target, baselines=base.x)
+    return ProbeOutput(metrics, artifacts=artifacts, handoff=handoff)
 
 
 def draw(payloads: Sequence[Mapping[str, Any]], output: str, title: str, spec: Mapping[str, Any]) -> None:

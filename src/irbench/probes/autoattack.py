@@ -21,7 +21,13 @@ import torch
 
 from irbench.evaluation import predict
 from irbench.probes import ATTACKED_GATES, Metric, Probe, ProbeContext, ProbeOutput, register
-from irbench.probes._threats import correct_by_threat, file_correct, threat_label, threat_of, threat_title
+from irbench.probes._threats import (
+    AttackRuns,
+    correct_by_threat,
+    threat_label,
+    threat_of,
+    threat_title,
+)
 
 AA_NORMS = {"linf": "Linf", "l2": "L2"}
 AA_ATTACKS = ["apgd-ce", "apgd-dlr", "fab", "square", "apgd-t", "fab-t"]
@@ -108,7 +114,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     earlier = correct_by_threat(ctx.outputs)
     metrics: dict[str, float] = {}
     data: dict[str, Any] = {"n_images": n, "version": spec.get("version", "standard"), "threats": {}}
-    shared: dict[str, Any] = {}
+    runs = AttackRuns()
     warnings = 0
     for threat in spec["threats"]:
         key = threat_of(threat)
@@ -122,7 +128,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
             worst &= c
         metrics[f"acc_aa_{label}"] = correct.float().mean().item()
         metrics[f"acc_robust_{label}"] = worst.float().mean().item()
-        file_correct(shared, {**threat, "method": "autoattack"}, "autoattack", correct)
+        runs.file({**threat, "method": "autoattack"}, "autoattack", correct)
         warnings += len(messages)
         data["threats"][label] = {
             "norm": threat["norm"],
@@ -137,7 +143,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
             f"{1 + len(others)} attacks {metrics[f'acc_robust_{label}']:.3f}; checks: {messages or 'none'}"
         )
     metrics["aa_warnings"] = float(warnings)
-    return ProbeOutput(metrics, data=data, shared=shared)
+    return ProbeOutput(metrics, data=data, handoff=runs)
 
 
 THREAT = {

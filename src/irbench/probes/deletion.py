@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from irbench.evaluation import predict
 from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes.attributions import AttributionMaps
 
 
 def pixel_order(attr: Tensor) -> Tensor:
@@ -44,8 +45,8 @@ def auc(curve: Tensor) -> float:
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
-    shared = ctx.outputs["attributions"].shared
-    shown, maps = shared["images"], shared["maps"]
+    given = ctx.handoff("attributions", AttributionMaps)
+    shown, maps = given.images, given.maps
     x, y = shown.x, shown.y
     n_steps = spec["n_steps"]
     random_order = torch.rand(x.shape[0], x.shape[2] * x.shape[3], generator=ctx.generator).argsort(dim=1)

@@ -14,11 +14,12 @@ import torch
 
 from irbench.explain.localisation import SCORES, edge_map, heatmap, random_map
 from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, masks, register
+from irbench.probes.attributions import AttributionMaps
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
-    shared = ctx.outputs["attributions"].shared
-    shown, maps = shared["images"], shared["maps"]
+    given = ctx.handoff("attributions", AttributionMaps)
+    shown, maps = given.images, given.maps
     heats = {m: heatmap(a) for m, a in maps.items()}
     shape = (shown.x.shape[0], *shown.x.shape[2:])
     heats["random"] = random_map(shape, torch.Generator().manual_seed(ctx.seed)).to(shown.x.device)

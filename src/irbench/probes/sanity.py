@@ -12,26 +12,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from irbench.explain.attributions import attribution_maps
 from irbench.explain.sanity import cascading_randomisation, random_logit
 from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
+from irbench.probes.attributions import AttributionMaps
 
 # above this mean rank correlation after randomisation, a method's maps "barely change" (the report's flag)
 BARELY_CHANGES = 0.5
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
-    from irbench.probes.attributions import explain
-
-    shared = ctx.outputs["attributions"].shared
+    given = ctx.handoff("attributions", AttributionMaps)
     k = spec["n_images"]
-    x, target, base = shared["images"].x[:k], shared["target"][:k], shared["shap_base"]
+    x, target, base = given.images.x[:k], given.target[:k], given.baselines
     settings = ctx.spec_root["attributions"]
     n_classes = ctx.test.meta.get("n_classes") or int(ctx.test.y.max()) + 1
     metrics, data = {}, {}
-    for method, maps in shared["maps"].items():
+    for method, maps in given.maps.items():
 
         def one(model, tgt, method=method):
-            return explain(model, x, tgt, base, settings, ctx.seed)[method]
+            return attribution_maps(model, x, tgt, base, settings, ctx.seed)[method]
 
         curve = cascading_randomisation(ctx.model, one, target, maps[:k], spec["n_stages"], ctx.seed)
         metrics[f"{method}_mprt_top"], metrics[f"{method}_mprt_all"] = curve[0], curve[-1]

@@ -22,19 +22,19 @@ from irbench.evaluation import (
 )
 from irbench.metrics.regression import mean_pearson
 from irbench.probes import ATTACKED_GATES, Figure, Metric, Probe, ProbeContext, ProbeOutput, register
-from irbench.probes._threats import eps_text, file_correct
+from irbench.probes._threats import AttackRuns, eps_text
 
 
 def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     x, y = ctx.scored.x, ctx.scored.y
     if ctx.task == "classification":
-        rows, flat, runs = accuracy_sweep(
+        rows, flat, attacked = accuracy_sweep(
             ctx.model, x, y, spec, batch_size=ctx.batch_size, generator=ctx.generator
         )
-        shared: dict[str, Any] = {}
-        for attack, name, correct in runs:
-            file_correct(shared, attack, name, correct)
-        return ProbeOutput(flat, data=rows, shared=shared)
+        runs = AttackRuns()
+        for attack, name, correct in attacked:
+            runs.file(attack, name, correct)
+        return ProbeOutput(flat, data=rows, handoff=runs)
     attacks = ctx.spec_root.get("attacks", {})
     if spec.get("attack") not in attacks or "thresholds" not in spec:
         raise IrbenchError(
