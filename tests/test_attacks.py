@@ -4,7 +4,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from irbench.attacks import project, run_attack
-from irbench.attacks.bim import bim
 from irbench.attacks.fgsm import fgsm
 from irbench.attacks.projected import pgd
 from irbench.errors import IrbenchError
@@ -45,7 +44,13 @@ def test_fgsm_and_bim_respect_bounds_and_raise_loss(norm):
     eps = 0.5 if norm == "l2" else 0.03
     for x_adv in (
         fgsm(model, x, y, F.cross_entropy, eps=eps, norm=norm),
-        bim(model, x, y, F.cross_entropy, eps=eps, step=eps / 4, steps=8, norm=norm),
+        run_attack(
+            model,
+            x,
+            y,
+            F.cross_entropy,
+            {"method": "bim", "norm": norm, "eps": eps, "step": eps / 4, "steps": 8},
+        ),
     ):
         assert (_norms(x_adv - x, norm) <= eps + 1e-5).all()
         assert 0 <= x_adv.min() and x_adv.max() <= 1
@@ -74,7 +79,8 @@ def test_bim_attacks_a_regressor_with_mse():
     reg = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 8)).eval()
     x, _ = _batch()
     target = torch.rand(len(x), 8)
-    x_adv = bim(reg, x, target, F.mse_loss, eps=0.3, step=0.05, steps=10, norm="l2")
+    bim = {"method": "bim", "norm": "l2", "eps": 0.3, "step": 0.05, "steps": 10}
+    x_adv = run_attack(reg, x, target, F.mse_loss, bim)
     assert (_norms(x_adv - x, "l2") <= 0.3 + 1e-5).all()
     with torch.no_grad():
         assert F.mse_loss(reg(x_adv), target) > F.mse_loss(reg(x), target)
@@ -137,3 +143,11 @@ def test_accuracy_sweep_covers_linf_fgsm_pgd_and_l2_pgd_with_falling_accuracy():
     assert "acc_fgsm" not in rows[2]  # FGSM is an L-inf attack
     assert flat["acc_pgd_l2_2"] < flat["acc_pgd_l2_0.05"] and flat["acc_pgd_32"] < flat["acc_pgd_1"]
     assert [r[0]["norm"] for r in runs][-2:] == ["l2", "l2"] and len(runs) == 6
+
+
+def test_bim_is_pgd_from_the_clean_input():
+    model, (x, y) = _classifier(), _batch()
+    spec = {"norm": "linf", "eps": 0.03, "step": 0.01, "steps": 5}
+    bim = run_attack(model, x, y, F.cross_entropy, {"method": "bim", **spec, "random_start": True})
+    pgd_clean = run_attack(model, x, y, F.cross_entropy, {"method": "pgd", **spec, "random_start": False})
+    assert torch.equal(bim, pgd_clean)

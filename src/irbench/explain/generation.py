@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from irbench.attacks.projected import pgd
+from irbench.explain.feature_ascent import feature_ascent
 
 SEED_GRID = 8  # block means per side (32 px / GRAIN 4 in the reference)
 
@@ -84,7 +84,7 @@ def generate_class_images(
     [0, 1]; each image's best iterate, or with keep_best "batch" the iterate of highest mean logit over the
     batch (Boychev's `class_im_gen`, whose Attacker keeps the batch's best)."""
     model.eval()
-    return pgd(
+    return feature_ascent(
         FakeReluLogits(model),
         seeds,
         classes,
@@ -92,7 +92,5 @@ def generate_class_images(
         eps=eps,
         step=step,
         steps=steps,
-        norm="l2",
-        random_start=False,
         keep_best=keep_best,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from irbench.attacks.projected import pgd
+from irbench.explain.feature_ascent import feature_ascent
 
 
 class Representation(nn.Module):
@@ -50,7 +50,7 @@ def invert(
     rep = Representation(model, fake_relu=True)
     with torch.no_grad():
         goal = rep(target)
-    return pgd(
+    return feature_ascent(
         rep,
         start,
         goal,
@@ -58,8 +58,6 @@ def invert(
         eps=eps,
         step=step,
         steps=steps,
-        norm="l2",
-        random_start=False,
         keep_best=keep_best,
     )
 
@@ -79,7 +77,7 @@ def visualise_unit(
     model.eval()
     rep = Representation(model, fake_relu=True)
     units = torch.full((len(start),), unit, dtype=torch.long, device=start.device)
-    return pgd(
+    return feature_ascent(
         rep,
         start,
         units,
@@ -87,8 +85,6 @@ def visualise_unit(
         eps=eps,
         step=step,
         steps=steps,
-        norm="l2",
-        random_start=False,
         keep_best=keep_best,
     )
 
