@@ -26,17 +26,9 @@ from .services import local_slurm, mlflow_server, slurm_unavailable
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
+WORKFLOW_FILES = ROOT / "tests" / "configs" / "workflow_files.txt"  # shared with benchmarks/default_run.py
 PROJECT_FILES = [
-    "Snakefile",
-    "report",
-    "rules",
-    "workflow_scripts",
-    "profiles",
-    "envs",
-    "dvc.yaml",
-    ".dvcignore",
-    "overlay.yaml",
-    "scripts",
+    *(ln for ln in WORKFLOW_FILES.read_text().splitlines() if ln.strip() and not ln.startswith("#")),
     "src/irbench",
 ]
 TINY_CONFIG = ROOT / "tests" / "configs" / "tiny.yaml"  # the tiny scale, every size shrunk
@@ -83,7 +75,7 @@ def make_project(dest: Path) -> Path:
         src, dst = ROOT / name, dest / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
-            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
         else:
             shutil.copy2(src, dst)
     cfg = yaml.safe_load((ROOT / "params.yaml").read_text())
