@@ -1,9 +1,11 @@
 """Extending irbench is one new file plus one configuration entry: a probe (deletion/insertion
-faithfulness), an attack (uniform noise), a training objective (TRADES) and a dataset kind (SVHN).
+faithfulness), an attack (uniform noise), a training objective (TRADES) and a dataset kind (SVHN); and a
+new study is configuration only.
 
 In a copy of the project without those four files, the DAG refuses their configuration entries by name;
 with each file put back (and nothing else changed), the tiny vision study trains, evaluates and reports
-them: their column, variant and rows are in the study table and the report."""
+them: their column, variant and rows are in the study table and the report. A fourth study, a section of
+params.yaml and its name in `studies`, gets its jobs, its table and its place in the report."""
 
 from __future__ import annotations
 
@@ -60,6 +62,33 @@ def _entries(cfg: dict) -> None:
     }
     cfg["datasets"]["svhn"] = {"kind": "svhn", "root": "data/svhn"}
     vision["datasets"] = ["synthetic_shapes", "svhn"]
+    # a study of configuration only: its own section (no code names it) and its name in `studies`
+    cfg["shapes"] = {
+        "datasets": ["synthetic_shapes"],
+        "model": {"arch": "resnet10", "width": 4},
+        "train": {
+            "epochs": 1,
+            "batch_size": 64,
+            "optimizer": "adam",
+            "lr": 0.002,
+            "momentum": 0.9,
+            "weight_decay": 0.0,
+            "schedule": "constant",
+            "augment": [],
+            "val_fraction": 0.1,
+            "val_size_max": 50,
+        },
+        "variants": {"standard": {"objective": "standard"}},
+        "evaluate": {
+            "n_eval": 40,
+            "batch_size": 64,
+            "clean": {},
+            "attacks": {
+                "l2_pgd": {"method": "pgd", "norm": "l2", "eps": 0.5, "steps": 2, "random_start": False}
+            },
+        },
+    }
+    cfg["studies"] = ["vision", "shapes"]
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +161,6 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
     assert "L-inf-uniform_noise eps 0.03 (%)" in md and "| deletion AUC (%) | insertion AUC (%) |" in md
     assert re.search(r"\| svhn \| trades \| \d+ \| IG \|", md)  # one row per attribution method
     assert os.path.exists(bare / "results/figures/vision_svhn_attributions_seed0.png")
+    shapes = pd.read_csv(bare / "results/tables/shapes.csv")  # the fourth study, configuration only
+    assert list(shapes["variant"]) == ["standard"] and shapes["acc_clean_mean"].between(0, 1).all()
+    assert "acc_l2_pgd_mean" in shapes and "shapes" in page

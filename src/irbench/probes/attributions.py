@@ -21,8 +21,9 @@ from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, mas
 
 @dataclass(frozen=True)
 class AttributionMaps:
-    """What this probe hands deletion, localisation and sanity: the explained images (with their masks),
-    each method's maps of them, the class each map explains and the SHAP baselines."""
+    """What this probe hands the probes that read its maps (localisation, sanity, ...): the explained
+    images (with their masks), each method's maps of them, the class each map explains and the SHAP
+    baselines."""
 
     images: Split
     maps: dict[str, torch.Tensor]
