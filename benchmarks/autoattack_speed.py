@@ -21,7 +21,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from irbench.data.synthetic_shapes import generate
+from irbench.datasets.synthetic_shapes import generate
 from irbench.evaluation import attacked_predictions
 from irbench.models import build_model
 from irbench.probes.autoattack import autoattack_correct

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from irbench.data.cifar import load_cifar
 from irbench.data.tensors import save_dataset
+from irbench.datasets.cifar import load_cifar
 from irbench.evaluation import attacked_predictions
 from irbench.models import build_model
 from irbench.probes.autoattack import autoattack_correct

@@ -31,7 +31,7 @@ BATCHES = (10, 50, 100, 250, 500, 1000)
 
 def images(n: int) -> torch.Tensor:
     if (CIFAR / "test_batch").is_file():
-        from irbench.data.cifar import load_cifar
+        from irbench.datasets.cifar import load_cifar
 
         splits, _ = load_cifar(CIFAR, "cifar10", ["test_batch"])
         return torch.from_numpy(splits["test"]["images"][:n]).float() / 255

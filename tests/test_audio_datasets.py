@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from irbench.audio.datasets import load_midlevel, load_soundtracks
 from irbench.audio.synthetic import EMOTIONS, MID_LEVEL
+from irbench.datasets.soundtracks import load_midlevel, load_soundtracks
 from irbench.errors import IrbenchError
 
 from .conftest import SHARED_DATA

@@ -3,8 +3,8 @@ import pickle
 import numpy as np
 import pytest
 
-from irbench.data.cifar import load_cifar
 from irbench.datasets import check_datasets, prepare_dataset
+from irbench.datasets.cifar import load_cifar
 from irbench.errors import IrbenchError
 
 from .conftest import SHARED_DATA

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from irbench.data.corruptions import CORRUPTIONS, corrupt, corruption_set, load_released
+from irbench.data.cifar10c import CORRUPTIONS, corrupt, corruption_set, load_released
 from irbench.errors import IrbenchError
 
 from .conftest import SHARED_DATA
@@ -132,7 +132,7 @@ def test_glass_blur_copies_neighbours_as_the_original_does():
     """The original's pixel 'swap' assigns NumPy views: each visited pixel takes a neighbour's value, so
     glass blur at sigma ~0 only duplicates pixels that were there (values are a subset of the input's)."""
     x = torch.arange(3 * 32 * 32, dtype=torch.float64).reshape(1, 3, 32, 32) % 256
-    from irbench.data.corruptions import glass_blur
+    from irbench.data.cifar10c import glass_blur
 
     out = glass_blur(x / 255, 1, np.random.default_rng(0)) * 255
     assert set(out.round().flatten().tolist()) <= set(x.flatten().tolist())

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from irbench.data.imagenet_subset import load_imagenet_subset
+from irbench.datasets.imagenet_subset import load_imagenet_subset
 from irbench.errors import IrbenchError
 
 
@@ -64,7 +64,7 @@ def test_prepared_through_the_dataset_entry(tmp_path):
 def test_the_aspect_is_kept_and_the_centre_cropped_as_torchvision_does(tmp_path):
     """An 80x40 image of red | blue | blue | green quarters: resizing its shorter side to 16 and cropping
     the centre 16x16 keeps the blue middle; a square resize would squeeze red and green in."""
-    from irbench.data.imagenet_subset import _read
+    from irbench.datasets.imagenet_subset import _read
 
     arr = np.zeros((40, 80, 3), np.uint8)
     arr[:, :20, 0], arr[:, 20:60, 2], arr[:, 60:, 1] = 255, 255, 255

@@ -52,8 +52,8 @@ def test_a_probe_whose_data_is_missing_is_skipped_with_a_log_line():
 
 
 def test_cue_following_uses_the_cue_independent_split_where_the_dataset_has_one():
-    from irbench.data.synthetic_shapes import CUE_INDEPENDENT
     from irbench.data.tensors import Split
+    from irbench.datasets.synthetic_shapes import CUE_INDEPENDENT
 
     x, y, _ = _corner_data()  # the corner decides: it is the "cue" here, and agrees with y
     in_dist = {"cue_labels": y.clone()}

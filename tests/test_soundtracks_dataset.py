@@ -128,7 +128,7 @@ def test_split_is_the_reference_codes_split_of_soundtracks():
     published split (clip number = index + 1); standardisation uses the training clips only."""
     import json
 
-    from irbench.data.mer import mer_splits, reference_split
+    from irbench.data.mer_splits import mer_splits, reference_split
 
     from .conftest import SHARED_DATA
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from irbench.data.synthetic_shapes import CUE_COLOURS, CUE_INDEPENDENT, CUE_SIZE, generate
+from irbench.datasets.synthetic_shapes import CUE_COLOURS, CUE_INDEPENDENT, CUE_SIZE, generate
 
 
 def _gen(**kw):

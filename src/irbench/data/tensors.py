@@ -20,7 +20,9 @@ from irbench.io import load_torch, save_torch
 REQUIRED_SPLIT_KEYS = ("images", "labels")
 
 
-def save_dataset(splits: dict[str, dict[str, np.ndarray]], meta: dict[str, Any], path: str | os.PathLike) -> None:
+def save_dataset(
+    splits: dict[str, dict[str, np.ndarray]], meta: dict[str, Any], path: str | os.PathLike
+) -> None:
     """Save splits of NumPy arrays as tensors with their metadata, atomically."""
     payload = {
         name: {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in split.items()}
@@ -48,7 +50,9 @@ class Split:
 
     def to(self, device: torch.device | str) -> Split:
         """This split on `device`."""
-        return Split(self.x.to(device), self.y.to(device), {k: v.to(device) for k, v in self.extras.items()}, self.meta)
+        return Split(
+            self.x.to(device), self.y.to(device), {k: v.to(device) for k, v in self.extras.items()}, self.meta
+        )
 
 
 def to_unit(x: Tensor) -> Tensor:
@@ -108,4 +112,3 @@ def load_split(
     y = labels.to(device=device, dtype=labels.dtype if labels.is_floating_point() else torch.long)
     extras = {k: v.to(device) for k, v in data.items() if k not in REQUIRED_SPLIT_KEYS}
     return Split(x, y, extras, dict(payload.get("meta", {})))
-

@@ -1,5 +1,6 @@
 """Synthetic music clips whose 7 mid-level attributes are set by the generator and whose 8 emotion ratings
-are a known noisy function of them (irbench.audio.synthetic), split 80/10/10 like the reference."""
+are a known noisy function of them, split 80/10/10 like the reference. The generator itself is audio code
+(irbench.audio.synthetic: synthesis, then the same features as real clips), which benchmarks also call."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from irbench.datasets import PAPER_REFERENCE, SEED, DatasetKind, Splits, mer_siz
 
 def prepare(spec: Mapping[str, Any], workers: int = 1) -> tuple[Splits, dict[str, Any]]:
     from irbench.audio.synthetic import EMOTIONS, MID_LEVEL, synthetic_mer
-    from irbench.data.mer import mer_splits
+    from irbench.data.mer_splits import mer_splits
 
     clips = synthetic_mer(
         spec["n_clips"], seed=spec["seed"], noise=spec["noise"], n_frames=spec["n_frames"], workers=workers

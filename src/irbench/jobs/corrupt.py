@@ -15,7 +15,7 @@ def corrupt_job(
 ) -> None:
     """Write the corrupted test images of a prepared dataset (atomically): `spec['released']` names a
     CIFAR-10-C folder to read, else the corruptions are generated from the first `n_images` test images."""
-    from irbench.data.corruptions import corruption_set
+    from irbench.data.cifar10c import corruption_set
 
     test = load_split(data, "test", raw=True)
     n = min(spec["n_images"], len(test))

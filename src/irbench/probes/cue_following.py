@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from irbench.data.synthetic_shapes import CUE_INDEPENDENT
+from irbench.datasets.synthetic_shapes import CUE_INDEPENDENT
 from irbench.evaluation import predict
 from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
 

@@ -100,7 +100,8 @@ def glass_blur(x: torch.Tensor, s: int, rng: np.random.Generator) -> torch.Tenso
 
 
 def _motion_kernel(radius: float, sigma: float) -> np.ndarray:
-    """ImageMagick's MotionBlurImage weights: width 2 * ceil(radius) + 1, exp(-i^2 / 2 sigma^2), summing to 1."""
+    """ImageMagick's MotionBlurImage weights: width 2 * ceil(radius) + 1, exp(-i^2 / 2 sigma^2), summing
+    to 1."""
     width = int(2 * np.ceil(radius) + 1)
     k = np.exp(-(np.arange(width) ** 2) / (2 * sigma**2))
     return k / k.sum()
