@@ -1,7 +1,9 @@
 import torch
 from torch import nn
 
-from irbench.explain.attributions import expected_gradients, integrated_gradients, mask_mass
+from irbench.explain.localisation import mask_mass
+from irbench.explain.methods.expected_gradients import expected_gradients
+from irbench.explain.methods.integrated_gradients import integrated_gradients
 
 from .conftest import probe_context
 
@@ -96,7 +98,14 @@ def test_probe_reports_mass_per_method_and_mask_and_its_figure_is_drawn(tmp_path
     y = torch.ones(8, dtype=torch.long)
     mask = torch.zeros(8, 4, 4, dtype=torch.bool)
     mask[:, :2, :2] = True
-    spec = {"n_images": 5, "n_baselines": 3, "n_figure": 2, "ig_steps": 8, "internal_batch_size": 16}
+    spec = {
+        "methods": ["ig", "shap"],
+        "n_images": 5,
+        "n_baselines": 3,
+        "n_figure": 2,
+        "ig_steps": 8,
+        "internal_batch_size": 16,
+    }
     probe = PROBES.get("attributions")
     payloads = []
     for variant in ("standard", "l2_robust"):

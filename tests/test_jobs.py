@@ -23,6 +23,7 @@ EVAL = {
     "cue_following": {},
     "attacks": {"linf": {"method": "pgd", "norm": "linf", "eps": 0.03, "steps": 2}},
     "attributions": {
+        "methods": ["ig", "shap"],
         "n_images": 8,
         "n_baselines": 4,
         "n_figure": 2,

@@ -90,7 +90,14 @@ def test_probe_scores_each_method_and_mask_beside_random_and_edge_maps():
     x, y = torch.rand(8, 3, 4, 4), torch.ones(8, dtype=torch.long)
     mask = torch.zeros(8, 4, 4, dtype=torch.bool)
     mask[:, :2, :2] = True
-    settings = {"n_images": 8, "n_baselines": 3, "n_figure": 2, "ig_steps": 8, "internal_batch_size": 64}
+    settings = {
+        "methods": ["ig", "shap"],
+        "n_images": 8,
+        "n_baselines": 3,
+        "n_figure": 2,
+        "ig_steps": 8,
+        "internal_batch_size": 64,
+    }
     settings |= {"shap_samples": 4}
     ctx = probe_context(model, x, y, {"object_mask": mask, "cue_mask": ~mask})
     ctx.outputs["attributions"] = PROBES.get("attributions").run(ctx, settings)

@@ -113,6 +113,7 @@ def test_deletion_is_low_and_insertion_high_for_a_faithful_map_and_random_sits_b
     spec = {
         "clean": {},
         "attributions": {
+            "methods": ["ig", "shap"],
             "n_images": 24,
             "n_baselines": 4,
             "n_figure": 1,

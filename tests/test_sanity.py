@@ -67,7 +67,14 @@ def test_probe_reports_mprt_and_random_logit_per_method():
 
     model, x = _model(), torch.rand(6, 3, 8, 8, generator=torch.Generator().manual_seed(2))
     y = torch.tensor([0, 1, 2, 0, 1, 2])
-    settings = {"n_images": 6, "n_baselines": 2, "n_figure": 2, "ig_steps": 4, "internal_batch_size": 64}
+    settings = {
+        "methods": ["ig", "shap"],
+        "n_images": 6,
+        "n_baselines": 2,
+        "n_figure": 2,
+        "ig_steps": 4,
+        "internal_batch_size": 64,
+    }
     settings |= {"shap_samples": 4, "ig_baselines": 2}
     ctx = probe_context(model, x, y, {}, meta={"n_classes": 3}, spec_root={"attributions": settings})
     ctx.outputs["attributions"] = PROBES.get("attributions").run(ctx, settings)

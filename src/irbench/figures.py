@@ -11,7 +11,6 @@ import torch
 
 from irbench.io import atomic_path
 
-METHODS = ("ig", "shap", "lime")
 DPI = 200  # every figure: print resolution, readable at column width
 
 
@@ -36,14 +35,17 @@ def _class(run: Mapping[str, Any], key: str, i: int) -> str | None:
 
 
 def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLike, title: str) -> None:
-    """One row per image: the image (its true class), then IG and SHAP (or LIME) maps of each model (one
-    payload each, with the model's prediction), and the colour scales."""
+    """One row per image: the image (its true class), then each attribution method's map of each model (one
+    payload each, with the model's prediction; irbench.explain.methods says how a method reads and whether
+    its maps are signed), and the colour scales."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = [m for m in METHODS if m in runs[0]]
+    from irbench.explain.methods import METHODS, label, order
+
+    methods = runs[0].get("methods") or order(list(runs[0]))
     n = min(len(r["images"]) for r in runs)
     cols = 1 + len(runs) * len(methods)
     fig, axes = plt.subplots(n, cols, figsize=(1.6 * cols, 1.6 * n), squeeze=False)
@@ -53,7 +55,7 @@ def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLik
         for j, run in enumerate(runs):
             for k, method in enumerate(methods):
                 ax = axes[i, 1 + j * len(methods) + k]
-                if method == "lime":  # signed superpixel weights: red for the class, blue against it
+                if method in METHODS and METHODS.get(method).signed:  # red for the class, blue against it
                     m = run[method][i].sum(0)
                     ax.imshow(run["images"][i].permute(1, 2, 0).clamp(0, 1).numpy())
                     scale = m.abs().max().clamp_min(1e-12)
@@ -61,7 +63,7 @@ def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLik
                 else:
                     heat = ax.imshow(_heat(run[method][i]).numpy(), cmap="inferno", vmin=0, vmax=1)
                 if i == 0:
-                    ax.set_title(f"{run['variant']}\n{method.upper()}", fontsize=8)
+                    ax.set_title(f"{run['variant']}\n{label(method)}", fontsize=8)
                 pred = _class(run, "preds", i)
                 if k == 0 and pred is not None:
                     ax.text(
@@ -90,7 +92,10 @@ def attribution_grid(runs: Sequence[Mapping[str, Any]], output: str | os.PathLik
         bar.ax.tick_params(labelsize=6)
     if signed is not None:
         bar = fig.colorbar(signed, ax=axes.ravel().tolist(), fraction=0.02, pad=0.04)
-        bar.set_label("LIME weight for the true class, scaled (red: for, blue: against)", fontsize=7)
+        bar.set_label(
+            "signed weight (LIME: superpixel) for the explained class, scaled (red: for, blue: against)",
+            fontsize=7,
+        )
         bar.ax.tick_params(labelsize=6)
     with atomic_path(output) as tmp:
         fig.savefig(tmp, dpi=DPI, format="png")

@@ -1,7 +1,8 @@
-"""Dataset kinds by name: the registry behind a `datasets` entry's `kind`, one module per kind in this
-package holding its loader (or generator) and its registration. Each kind declares its configuration schema, the folders it reads (checked before any job), the
-task it poses (classification or regression), whether irbench generates it, and how it prepares its
-splits; each configured dataset becomes one prepared tensor file."""
+"""Dataset kinds by name: the registry behind a `datasets` entry's `kind`, one module per kind in this package
+holding its loader (or generator) and its registration. Each kind declares its configuration schema, the
+folders it reads (checked before any job), the task it poses (classification or regression), whether
+irbench generates it, and how it prepares its splits; each configured dataset becomes one prepared tensor
+file."""
 
 from __future__ import annotations
 

@@ -21,6 +21,14 @@ def heatmap(attributions: Tensor) -> Tensor:
     return attributions.abs().sum(dim=1)
 
 
+def mask_mass(attributions: Tensor, mask: Tensor) -> Tensor:
+    """Per image, the fraction of absolute attribution (summed over channels) inside a boolean mask: the
+    attributions probe's `<method>_<mask>_mass` (float32, an empty mask scores 0, unlike mass_accuracy)."""
+    heat = attributions.abs().sum(dim=1)
+    total = heat.flatten(1).sum(1).clamp_min(1e-12)
+    return (heat * mask.float()).flatten(1).sum(1) / total
+
+
 def _empty_to_nan(score: Tensor, mask: Tensor) -> Tensor:
     return torch.where(mask.flatten(1).any(1), score, torch.full_like(score, float("nan")))
 

@@ -45,8 +45,15 @@ GROUPS = {
     "cost": "Cost",
     "checks": "Gates and checks",
 }
-# How the `{name}` parts of a metric read in a column header (`ig` -> IG); other parts read as written.
-PART_WORDS = {"ig": "IG", "shap": "SHAP", "l2": "L2", "linf": "L-inf"}
+# How a norm reads in a column header; an attribution method reads as its table says (`ig` -> IG).
+NORM_WORDS = {"l2": "L2", "linf": "L-inf"}
+
+
+def part_word(part: str) -> str:
+    """How a `{name}` part of a metric reads in a column header; other parts read as written."""
+    from irbench.explain.methods import label
+
+    return NORM_WORDS.get(part) or label(part)
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ class Metric:
     def pivot(self, name: str) -> tuple[str, str]:
         """For a metric shown in rows by `row_by`: (its row, e.g. 'IG'; its header without that part)."""
         parts = self.regex.match(name).groupdict()
-        words = {k: PART_WORDS.get(v, v) for k, v in parts.items()}
+        words = {k: part_word(v) for k, v in parts.items()}
         row, words[self.row_by] = words[self.row_by], ""
         return row, " ".join(self.label.format(**words).split())
 
@@ -94,7 +101,7 @@ class Metric:
         if not self.label:
             return name
         parts = self.regex.match(name).groupdict()
-        return self.label.format(**{k: PART_WORDS.get(v, v) for k, v in parts.items()})
+        return self.label.format(**{k: part_word(v) for k, v in parts.items()})
 
     @property
     def specificity(self) -> int:

@@ -1,9 +1,10 @@
-"""Integrated Gradients and expected-gradients SHAP of seeded test images (the same images for every variant
-of a seed), explaining the predicted class as the reference code does (`target: true` for the label): the
-mean fraction of attribution mass inside each ground-truth mask of the data (`<method>_<mask>_mass`), and
-the first images' maps for the side-by-side figure. IG's baseline (`ig_baseline`): the reference's average
-over `ig_baselines` uniform random images (default; the same images for every variant of a seed), or
-`black`."""
+"""The attributions probe: the maps of each configured method (`methods`, from the table in
+irbench.explain.methods; Integrated Gradients and expected-gradients SHAP by default) of seeded test images
+(the same images for every variant of a seed), explaining the predicted class as the reference code does
+(`target: true` for the label): the mean fraction of attribution mass inside each ground-truth mask of the
+data (`<method>_<mask>_mass`), and the first images' maps for the side-by-side figure. The methods
+themselves live in irbench.explain.methods; this module runs them and writes the columns (the same split
+as every explain/ and probes/ pair of one name)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import torch
 
 from irbench.data.tensors import Split
 from irbench.evaluation import predict
-from irbench.explain.attributions import BASELINES, attribution_maps, mask_mass
+from irbench.explain.localisation import mask_mass
+from irbench.explain.methods import attribution_maps, settings_schema
 from irbench.probes import Figure, Metric, Probe, ProbeContext, ProbeOutput, masks, register
 
 
@@ -31,7 +33,8 @@ class AttributionMaps:
     baselines: torch.Tensor
 
 
-SETTINGS = ("n_images", "n_baselines", "n_figure", "ig_steps", "internal_batch_size", "shap_samples")
+SETTINGS = ("n_images", "n_baselines", "n_figure")
+METHOD_SETTINGS = settings_schema()
 
 
 def shown_images(ctx: ProbeContext, n_images: int, n_baselines: int = 0):
@@ -58,6 +61,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         "labels": shown.y[:k].cpu(),
         "preds": preds[:k].cpu(),
         "class_names": list(ctx.test.meta.get("class_names", [])),
+        "methods": list(attrs),
         **{m: t[:k].cpu() for m, t in attrs.items()},
         "variant": ctx.variant,
         "seed": ctx.seed,
@@ -77,25 +81,25 @@ PROBE = register(
         key="attributions",
         group="attribution",
         run=run,
-        description="Integrated Gradients and SHAP: attribution mass on the ground-truth regions",
+        description="attribution maps (IG, SHAP, ...): their mass on the ground-truth regions",
         task="classification",
         schema={
             "type": "object",
             "additionalProperties": False,
-            "required": list(SETTINGS),
+            "required": [*SETTINGS, "methods"],
             "properties": {
                 **{k: {"$ref": "#/$defs/positive_int"} for k in SETTINGS},
-                "ig_baseline": {"enum": list(BASELINES), "description": "expected random or black"},
-                "ig_baselines": {"$ref": "#/$defs/positive_int"},
                 "target": {"enum": ["predicted", "true"], "description": "expected predicted or true"},
+                **METHOD_SETTINGS["properties"],
             },
+            "allOf": METHOD_SETTINGS["allOf"],
         },
         metrics=(
             Metric(
                 "{method}_{mask}_mass",
                 "percent",
                 None,
-                "share of absolute attribution (IG or SHAP) inside the ground-truth region (object or cue)",
+                "share of a method's absolute attribution inside the ground-truth region (object or cue)",
                 label="{method} mass on {mask}",
                 row_by="method",
             ),
@@ -105,13 +109,14 @@ PROBE = register(
                 kind="attributions",
                 per_seed=True,
                 draw=draw,
-                title="Integrated Gradients and SHAP",
+                title="Attribution maps",
                 caption=(
-                    "Integrated Gradients (softmax output of the predicted class, exact trapezoid rule, "
-                    "averaged over random baselines unless configured black) and expected-gradients SHAP of "
-                    "every variant on the same test images: per image row, the image (with its true class), "
-                    "then absolute attribution summed over channels per model, scaled to each map's maximum "
-                    "(colour bar), with the model's prediction."
+                    "The configured attribution methods (by default Integrated Gradients of the softmax "
+                    "output of the predicted class, exact trapezoid rule, averaged over random baselines "
+                    "unless configured black, and expected-gradients SHAP) of every variant on the same "
+                    "test images: per image row, the image (with its true class), then absolute attribution "
+                    "summed over channels per model, scaled to each map's maximum (colour bar), with the "
+                    "model's prediction."
                 ),
             ),
         ),

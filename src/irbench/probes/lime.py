@@ -35,6 +35,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
         "labels": shown.y.cpu(),
         "preds": torch.tensor([int(e.probs.argmax()) for e in exps]),
         "class_names": list(ctx.test.meta.get("class_names", [])),
+        "methods": ["lime"],
         "lime": maps[:, None],
         "segments": torch.stack([torch.from_numpy(e.segments) for e in exps]),
         "variant": ctx.variant,

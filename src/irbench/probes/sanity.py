@@ -1,18 +1,19 @@
-"""Sanity checks of the attribution maps (Adebayo et al. 2018), per method (IG, SHAP) on the first
-`n_images` images the `attributions` probe explained, with its settings: the model-parameter randomisation
-test, cascading from the output layer down in `n_stages` steps (`<method>_mprt_top`: the rank correlation
-with the trained model's maps after the top stage is re-initialised; `<method>_mprt_all`: after every
-layer is; the whole curve in the record), and the random-logit test (`<method>_random_logit`: the
+"""The sanity probe: checks of the attribution maps (Adebayo et al. 2018), per method (IG, SHAP, ...) on the
+first `n_images` images the `attributions` probe explained, with its settings: the model-parameter
+randomisation test, cascading from the output layer down in `n_stages` steps (`<method>_mprt_top`: the rank
+correlation with the trained model's maps after the top stage is re-initialised; `<method>_mprt_all`: after
+every layer is; the whole curve in the record), and the random-logit test (`<method>_random_logit`: the
 explanation of a random other class against the predicted class's). Spearman rank correlation of the
 absolute maps, mean over images; high means the maps barely depend on the model or the class, which the
-report flags (irbench.explain.sanity)."""
+report flags. The tests themselves live in irbench.explain.sanity; this module runs them on the maps the
+attributions probe hands over and writes the columns."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from irbench.explain.attributions import attribution_maps
+from irbench.explain.methods import AttributionRequest, explain_with
 from irbench.explain.sanity import cascading_randomisation, random_logit
 from irbench.probes import Metric, Probe, ProbeContext, ProbeOutput, register
 from irbench.probes.attributions import AttributionMaps
@@ -31,7 +32,7 @@ def run(ctx: ProbeContext, spec: Mapping[str, Any]) -> ProbeOutput:
     for method, maps in given.maps.items():
 
         def one(model, tgt, method=method):
-            return attribution_maps(model, x, tgt, base, settings, ctx.seed)[method]
+            return explain_with(method, AttributionRequest(model, x, tgt, base, settings, ctx.seed))
 
         curve = cascading_randomisation(ctx.model, one, target, maps[:k], spec["n_stages"], ctx.seed)
         metrics[f"{method}_mprt_top"], metrics[f"{method}_mprt_all"] = curve[0], curve[-1]
