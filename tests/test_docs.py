@@ -66,11 +66,37 @@ def test_the_anchor_rule():
 
 
 def test_the_layout_page_names_every_module_and_package():
-    """docs/layout.md draws the library; a module or package added without a line there fails here."""
+    """docs/layout.md draws the library; a module or package (at any depth) added without its name there
+    fails here."""
     text = (ROOT / "docs" / "layout.md").read_text()
     src = ROOT / "src" / "irbench"
-    names = {p.stem for p in src.glob("*.py") if p.stem != "__init__"} | {
-        p.name for p in src.iterdir() if (p / "__init__.py").is_file()
+    names = {p.stem for p in src.rglob("*.py") if p.stem != "__init__"} | {
+        p.name for p in src.rglob("*") if (p / "__init__.py").is_file()
     }
-    missing = sorted(n for n in names if not re.search(rf"\b{n}\b", text))
+    missing = sorted(n for n in names if not re.search(rf"(?<![\w]){re.escape(n)}(?![\w])", text))
     assert not missing, f"docs/layout.md does not name: {missing}"
+
+
+def test_a_module_name_used_twice_says_why_in_both_docstrings():
+    """One name, one place: two modules of one name under src/irbench (say explain/sanity.py, the tests, and
+    probes/sanity.py, the probe that runs them) each name the other in their docstring, with the reason."""
+    import ast
+    from collections import defaultdict
+
+    src = ROOT / "src" / "irbench"
+    by_stem: dict[str, list[Path]] = defaultdict(list)
+    for path in src.rglob("*.py"):
+        if path.stem != "__init__":
+            by_stem[path.stem].append(path)
+    for paths in by_stem.values():
+        if len(paths) < 2:
+            continue
+        for path in paths:
+            doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+            others = [
+                ".".join(("irbench", *p.relative_to(src).with_suffix("").parts)) for p in paths if p != path
+            ]
+            assert "Why two modules of this name" in doc, f"{path.relative_to(ROOT)}: says not why"
+            assert all(o in " ".join(doc.split()) for o in others), (
+                f"{path.relative_to(ROOT)}: names not {others}"
+            )

@@ -1,11 +1,12 @@
 """Extending irbench is one new file plus one configuration entry: a probe (deletion/insertion
-faithfulness), an attack (uniform noise), a training objective (TRADES) and a dataset kind (SVHN); and a
-new study is configuration only.
+faithfulness), an attack (uniform noise), a training objective (TRADES), a dataset kind (SVHN), a model
+architecture (a plain CNN) and an attribution method (saliency); and a new study is configuration only.
 
-In a copy of the project without those four files, the DAG refuses their configuration entries by name;
+In a copy of the project without those six files, the DAG refuses their configuration entries by name;
 with each file put back (and nothing else changed), the tiny vision study trains, evaluates and reports
 them: their column, variant and rows are in the study table and the report. A fourth study, a section of
-params.yaml and its name in `studies`, gets its jobs, its table and its place in the report."""
+params.yaml and its name in `studies`, gets its jobs, its table and its place in the report; it trains the
+new architecture."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from .conftest import ROOT
 from .test_workflow import _env, make_project, params, smk, write_params
@@ -28,6 +30,8 @@ EXTENSIONS = {  # what a researcher adds: the file, and the name its configurati
     "attack": ("src/irbench/attacks/uniform_noise.py", "uniform_noise"),
     "objective": ("src/irbench/objectives/trades.py", "trades"),
     "dataset kind": ("src/irbench/datasets/svhn.py", "svhn"),
+    "model": ("src/irbench/models/convnet.py", "convnet"),
+    "attribution method": ("src/irbench/explain/methods/saliency.py", "saliency"),
 }
 
 
@@ -49,6 +53,7 @@ def _entries(cfg: dict) -> None:
     """One configuration entry per extension (the dataset is also named in the study's list)."""
     vision = cfg["vision"]
     vision["evaluate"]["deletion"] = {"n_steps": 4}
+    vision["evaluate"]["attributions"]["methods"] = ["ig", "shap", "saliency"]
     vision["evaluate"]["attacks"]["noise"] = {
         "method": "uniform_noise",
         "norm": "linf",
@@ -65,7 +70,7 @@ def _entries(cfg: dict) -> None:
     # a study of configuration only: its own section (no code names it) and its name in `studies`
     cfg["shapes"] = {
         "datasets": ["synthetic_shapes"],
-        "model": {"arch": "resnet10", "width": 4},
+        "model": {"arch": "convnet", "width": 4, "depth": 2},
         "train": {
             "epochs": 1,
             "batch_size": 64,
@@ -93,7 +98,7 @@ def _entries(cfg: dict) -> None:
 
 @pytest.fixture(scope="module")
 def bare(tmp_path_factory) -> Path:
-    """The project without the four extensions, its own `src/` first on the import path."""
+    """The project without the six extensions, its own `src/` first on the import path."""
     project = make_project(tmp_path_factory.mktemp("extend") / "project")
     for path, _ in EXTENSIONS.values():
         (project / path).unlink()
@@ -148,6 +153,9 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
     assert table["acc_noise_mean"].between(0, 1).all()  # the attack's column
     for col in ("ig_deletion_auc_mean", "shap_insertion_auc_mean", "random_deletion_auc_mean"):
         assert table[col].between(0, 1).all(), col  # the probe's columns
+    shapes_rows = table[table["dataset"] == "synthetic_shapes"]  # the dataset with masks
+    for col in ("saliency_object_mass_mean", "saliency_deletion_auc_mean", "saliency_mprt_top_mean"):
+        assert shapes_rows[col].notna().all(), col  # the attribution method's, in every probe reading maps
     page = (bare / "results/report.html").read_text()
     for text in (
         "trades",
@@ -160,7 +168,10 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
     md = (bare / "results/tables/vision.md").read_text()
     assert "L-inf-uniform_noise eps 0.03 (%)" in md and "| deletion AUC (%) | insertion AUC (%) |" in md
     assert re.search(r"\| svhn \| trades \| \d+ \| IG \|", md)  # one row per attribution method
+    assert re.search(r"\| svhn \| trades \| \d+ \| Saliency \|", md)  # the new method's, by its label
     assert os.path.exists(bare / "results/figures/vision_svhn_attributions_seed0.png")
     shapes = pd.read_csv(bare / "results/tables/shapes.csv")  # the fourth study, configuration only
     assert list(shapes["variant"]) == ["standard"] and shapes["acc_clean_mean"].between(0, 1).all()
+    saved = torch.load(bare / "results/shapes/models/synthetic_shapes/standard/seed0.pt", weights_only=False)
+    assert "blocks.1.0.weight" in saved["state_dict"] and "blocks.2.0.weight" not in saved["state_dict"]
     assert "acc_l2_pgd_mean" in shapes and "shapes" in page

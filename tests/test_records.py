@@ -7,24 +7,14 @@ import time
 import pytest
 
 from irbench.io import read_json
-from irbench.records import RunKey, load_records, publish
+from irbench.records import RunKey, load_records, write_record
 
 
 def _publish(key: RunKey, metrics: dict, extra: dict, output):
-    """publish() with MLflow off."""
-    return publish(
-        key,
-        metrics,
-        extra,
-        output=output,
-        device="cpu",
-        started=time.perf_counter(),
-        mlflow_settings={"enabled": False},
-        log=lambda m: None,
-    )
+    return write_record(key, metrics, extra, output=output, device="cpu", started=time.perf_counter())
 
 
-def test_publish_writes_ids_metrics_extras_and_time_and_load_merges_by_run(tmp_path):
+def test_write_record_writes_ids_metrics_extras_and_time_and_load_merges_by_run(tmp_path):
     key = RunKey("vision", "shapes", "standard", 1, "abc")
     assert key.child == "vision/shapes/standard/abc/seed1"
     out = tmp_path / "r.json"

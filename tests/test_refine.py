@@ -8,9 +8,9 @@ import torch
 from irbench.data.tensors import save_dataset
 from irbench.explain.lime_batch import Explanation
 from irbench.io import save_torch
+from irbench.lime_refinement import central_box, flag_regions, flag_scores, refine_variant
 from irbench.models import build_model
 from irbench.objectives.refine import fill_regions, refine, rrr_penalty
-from irbench.refine import central_box, flag_regions, flag_scores, refine_variant
 
 RULE = {
     "top_k": 2,
@@ -186,7 +186,7 @@ def test_a_killed_refinement_resumes_from_its_round_checkpoints(tiny_data, tmp_p
         if len(calls) == 4:  # round 2, epoch 2: epoch 1 of round 2 is checkpointed
             raise KeyboardInterrupt
 
-    import irbench.refine as refine_module
+    import irbench.lime_refinement as refine_module
 
     original = refine_module.train_variant
 

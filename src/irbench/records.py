@@ -1,11 +1,12 @@
 """Per-seed records: what identifies a run (RunKey), and writing and reading the JSON records that the
-train and evaluate jobs leave (written atomically, mirrored to MLflow)."""
+train and evaluate jobs leave (written atomically). The files are the truth; irbench.tracking mirrors them
+to MLflow, reading them back (this module imports nothing of it)."""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,7 @@ class RunKey:
         }
 
 
-def publish(
+def write_record(
     key: RunKey,
     metrics: Mapping[str, Any],
     extra: Mapping[str, Any],
@@ -60,13 +61,8 @@ def publish(
     output: str | os.PathLike,
     device: str,
     started: float,
-    mlflow_settings: Mapping[str, Any],
-    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Write an evaluation record (ids, metrics, `extra`, device, wall time since `started`) atomically,
-    then mirror it to MLflow if the jobs log live (MLflow failures are logged, never raised)."""
-    from irbench.tracking import live, mirror_eval
-
+    """Write an evaluation record (ids, metrics, `extra`, device, wall time since `started`) atomically."""
     record = {
         **key.ids(),
         "metrics": dict(metrics),
@@ -76,9 +72,6 @@ def publish(
         "wall_s": round(time.perf_counter() - started, 2),
     }
     write_json(record, output)
-    log(f"eval: {dict(metrics)}")
-    if live(mlflow_settings):
-        mirror_eval(mlflow_settings, output, log=log)
     return record
 
 

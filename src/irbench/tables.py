@@ -19,9 +19,9 @@ import pandas as pd
 
 from irbench.config import load_yaml
 from irbench.io import atomic_path, read_json, write_json, write_text
+from irbench.lime_refinement import SINGLE_RULES
 from irbench.probes import GROUPS, PROBES, Metric, configured, metric_info, metric_owner
 from irbench.records import ID_COLUMNS, load_records
-from irbench.refine import SINGLE_RULES
 
 REFERENCE_PATH = Path(__file__).with_name("reference.yaml")
 
@@ -84,7 +84,7 @@ TRAIN_METRICS = {
         group="refinement",
     ),
 }
-# ... and of each flag rule alone, on the same explanations (irbench.refine.SINGLE_RULES)
+# ... and of each flag rule alone, on the same explanations (irbench.lime_refinement.SINGLE_RULES)
 for _rule in SINGLE_RULES:
     for _score, _what in (("precision", "flagged pixels on the cue"), ("recall", "cue pixels flagged")):
         _name = f"flag_{_rule}_{_score}"

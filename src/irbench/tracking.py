@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlparse
 
-if TYPE_CHECKING:
-    from irbench.records import RunKey
+from irbench.io import read_json
+from irbench.records import RunKey
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -273,9 +273,6 @@ def mirror_train(
 ) -> str | None:
     """Mirror a finished training from its metrics file (ids, spec, history, best epoch, wall time): the
     spec as params, the per-epoch history, the final numbers and a plot of the curves."""
-    from irbench.io import read_json
-    from irbench.records import RunKey
-
     rec = read_json(metrics_path)
     key = RunKey.from_record(rec)
     metrics = {"best_epoch": rec["best_epoch"], "wall_s": rec["wall_s"]}
@@ -308,9 +305,6 @@ def mirror_eval(
     workdir: str | os.PathLike = ".",
 ) -> str | None:
     """Mirror an evaluation record (ids, metrics, the evaluate section, wall time) to its seed's run."""
-    from irbench.io import read_json
-    from irbench.records import RunKey
-
     rec = read_json(record_path)
     return mirror(
         settings,

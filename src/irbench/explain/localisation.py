@@ -1,13 +1,13 @@
 """Localisation scores of attribution maps against ground-truth masks, batched in torch, and the reference
 maps they are read against.
 
-Each score takes `heat` (N, H, W), the absolute attribution summed over channels, and a boolean `mask`
-(N, H, W). They equal Quantus 0.6.0's RelevanceMassAccuracy, RelevanceRankAccuracy and PointingGame on the
-same maps (tests/test_localisation.py); images whose mask is empty score NaN, as there. A score is only
-meaningful beside what a map with no knowledge of the model gets: a uniform random map's mass is the
-mask's area fraction, and a plain edge map (image gradient magnitude) shows what image structure alone
-earns; `mass_ratio` divides the mass by the area fraction (1 = chance).
-"""
+Each score takes `heat` (N, H, W), the absolute attribution summed over channels, and a boolean `mask` (N, H,
+W). They equal Quantus 0.6.0's RelevanceMassAccuracy, RelevanceRankAccuracy and PointingGame on the same maps
+(tests/test_localisation.py); images whose mask is empty score NaN, as there. A score is only meaningful
+beside what a map with no knowledge of the model gets: a uniform random map's mass is the mask's area
+fraction, and a plain edge map (image gradient magnitude) shows what image structure alone earns; `mass_ratio`
+divides the mass by the area fraction (1 = chance). Why two modules of this name: this one holds the scores,
+for any map; irbench.probes.localisation runs them on the attributions probe's maps and writes the columns."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 does? The model-parameter randomisation test re-initialises the parameterised layers cascading from the
 output down and compares each explanation with the trained model's; the random-logit test compares the
 explanation of the predicted class with that of a random other class. Similarity: Spearman's rank
-correlation of the absolute maps (summed over channels), per image. A method whose maps barely change
-(high correlation) explains the image, not the model.
-"""
+correlation of the absolute maps (summed over channels), per image. A method whose maps barely change (high
+correlation) explains the image, not the model. Why two modules of this name: this one holds the tests, for
+any map; irbench.probes.sanity runs them on the attributions probe's maps and writes the columns."""
 
 from __future__ import annotations
 

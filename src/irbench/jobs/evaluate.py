@@ -13,8 +13,9 @@ from irbench.data.tensors import extra_splits, load_split
 from irbench.io import save_torch
 from irbench.jobs.probe_checkpoints import ProbeCheckpoints
 from irbench.probes import ProbeContext, run_probes
-from irbench.records import RunKey, publish
+from irbench.records import RunKey, write_record
 from irbench.seeding import pick_device, seed_everything
+from irbench.tracking import live, mirror_eval
 from irbench.training import load_trained
 
 JOB_KEYS = ("n_eval", "batch_size")  # settings of the job itself; every other key names a probe
@@ -77,16 +78,10 @@ def evaluate_job(
         "probe_s": dict(ctx.seconds),  # each probe's wall time (s), in the order run
         **data_by_probe,
     }
-    record = publish(
-        key,
-        metrics,
-        extra,
-        output=output,
-        device=str(device),
-        started=t0,
-        mlflow_settings=mlflow_settings,
-        log=log,
-    )
+    record = write_record(key, metrics, extra, output=output, device=str(device), started=t0)
+    log(f"eval: {dict(metrics)}")
+    if live(mlflow_settings):  # the same route as the train job's: the written file, read back
+        mirror_eval(mlflow_settings, output, log=log)
     if store is not None:
         store.clear()
     return record

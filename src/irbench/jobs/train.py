@@ -29,7 +29,7 @@ def train_job(
     model_path, metrics_path = outputs
     t0 = time.perf_counter()
     if spec.get("refine"):
-        from irbench.refine import refine_variant
+        from irbench.lime_refinement import refine_variant
 
         if base_model is None:
             raise ValueError(f"variant {key.variant!r} refines a trained model: base_model is required")

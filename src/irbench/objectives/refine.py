@@ -1,7 +1,7 @@
 """LIME-guided refinement's retraining objective (irbench's reading of Nayyem, Rakin, Wang): cross-entropy
 on images whose flagged regions are filled, plus a right-for-the-right-reasons penalty (Ross et al. 2017)
 inside them, on inputs attacked with the variant's attack; each part off when None / 0. The rounds of
-explaining and flagging live in irbench.refine."""
+explaining and flagging live in irbench.lime_refinement."""
 
 from __future__ import annotations
 

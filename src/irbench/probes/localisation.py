@@ -1,9 +1,11 @@
-"""Localisation of the attribution maps on the ground-truth masks (Arras et al. 2022, CLEVR-XAI), beside
-what maps with no knowledge of the model score: per method (IG, SHAP) and mask (object, cue), the mass
-over the mask's area fraction (`<method>_<mask>_mass_ratio`, 1 = chance), relevance rank accuracy
-(`_rank_acc`) and the pointing game (`_pointing`); the same scores of a uniform random map and of a plain
-edge map (Sobel magnitude of the image) on the same images are the reference columns (`random_...`,
-`edge_...`). Reads the `attributions` probe's maps and images (irbench.explain.localisation)."""
+"""Localisation of the attribution maps on the ground-truth masks (Arras et al. 2022, CLEVR-XAI), beside what
+maps with no knowledge of the model score: per method (IG, SHAP) and mask (object, cue), the mass over the
+mask's area fraction (`<method>_<mask>_mass_ratio`, 1 = chance), relevance rank accuracy (`_rank_acc`) and the
+pointing game (`_pointing`); the same scores of a uniform random map and of a plain edge map (Sobel magnitude
+of the image) on the same images are the reference columns (`random_...`, `edge_...`). Reads the
+`attributions` probe's maps and images (irbench.explain.localisation). Why two modules of this name: the
+scores themselves live in irbench.explain.localisation; this one runs them on the attributions probe's maps
+and writes the columns."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ correlation with the trained model's maps after the top stage is re-initialised;
 every layer is; the whole curve in the record), and the random-logit test (`<method>_random_logit`: the
 explanation of a random other class against the predicted class's). Spearman rank correlation of the
 absolute maps, mean over images; high means the maps barely depend on the model or the class, which the
-report flags. The tests themselves live in irbench.explain.sanity; this module runs them on the maps the
-attributions probe hands over and writes the columns."""
+report flags. Why two modules of this name: the tests themselves live in irbench.explain.sanity; this
+module runs them on the maps the attributions probe hands over and writes the columns."""
 
 from __future__ import annotations
 
