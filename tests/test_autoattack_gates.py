@@ -102,3 +102,59 @@ def test_the_bite_gate_of_a_regressor():
     assert out.metrics == {"gate_bite": 0.0} and out.data["bite"]["drops"] == {"corr_drop_bim": 0.004}
     ctx.outputs["attacks"] = ProbeOutput({"corr_drop_bim": 0.2})
     assert run(ctx, {"min_drop": 0.05}).metrics == {"gate_bite": 1.0}
+
+
+def test_autoattack_killed_between_its_attacks_resumes_from_its_state_to_the_same_result(
+    tmp_path, monkeypatch
+):
+    """AutoAttack's per-image state is kept after each whole attack: a run stopped inside APGD-T resumes
+    after APGD-CE and ends with the flags, per-attack accuracies and warnings of an uninterrupted run."""
+    from pyautoattack.autopgd_base import APGDAttack_targeted
+
+    from irbench.probes.autoattack import autoattack_correct
+
+    model, x, y = _linear(40)
+    spec = {"version": "standard", "n_iter": 3, "n_queries": 20}
+    threat = {"norm": "linf", "eps": 0.05}
+    kw = {"seed": 0, "batch_size": 16, "device": torch.device("cpu"), "log": lambda m: None}
+    whole = autoattack_correct(model, x, y, threat, spec, state=tmp_path / "whole.json", **kw)
+    assert list(whole.after_each) == ["apgd-ce", "apgd-t", "fab-t", "square"] and whole.resumed == []
+    assert whole.after_each["apgd-ce"] < (y == model(x).argmax(1)).float().mean().item()  # it bites
+
+    def killed(self, *args, **kwargs):
+        raise KeyboardInterrupt("killed inside APGD-T")
+
+    state = tmp_path / "state.json"
+    with monkeypatch.context() as m:
+        m.setattr(APGDAttack_targeted, "perturb", killed)
+        try:
+            autoattack_correct(model, x, y, threat, spec, state=state, **kw)
+        except KeyboardInterrupt:
+            pass
+    assert state.is_file()
+    again = autoattack_correct(model, x, y, threat, spec, state=state, **kw)
+    assert again.resumed == ["apgd-ce"]
+    assert torch.equal(again.correct, whole.correct) and again.after_each == whole.after_each
+    assert again.warnings == whole.warnings
+
+
+def test_a_damaged_autoattack_state_is_started_over(tmp_path):
+    from irbench.probes.autoattack import autoattack_correct
+
+    model, x, y = _linear(20)
+    state = tmp_path / "state.json"
+    state.write_text('{"_robust_flags": [tru')  # cut by a kill mid-write (irbench writes atomically)
+    said = []
+    out = autoattack_correct(
+        model,
+        x,
+        y,
+        {"norm": "linf", "eps": 0.05},
+        AA,
+        seed=0,
+        batch_size=16,
+        device=torch.device("cpu"),
+        state=state,
+        log=said.append,
+    )
+    assert out.resumed == [] and "not used" in said[0] and len(out.correct) == 20

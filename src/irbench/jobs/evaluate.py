@@ -68,6 +68,7 @@ def evaluate_job(
         files = [data, model, *(inputs or {}).values()]
         settings = {"key": key.ids(), "model": model_spec, "spec": spec}
         store = ProbeCheckpoints.for_job(checkpoint, files, settings, log)
+        ctx.scratch = store.scratch()
     kept = store.load() if store is not None else {}
     metrics, data_by_probe, artifacts = run_probes(ctx, spec, kept, store.save if store else None)
     save_torch({"variant": key.variant, "seed": key.seed, "probes": artifacts}, artifacts_output)

@@ -86,6 +86,13 @@ class ProbeCheckpoints:
                 f"probe {key}: its output cannot be checkpointed ({type(exc).__name__}); a rerun repeats it"
             )
 
+    def scratch(self) -> Path:
+        """A folder for the probes' own progress within this job (under this fingerprint, so a changed
+        job never reads another's), removed with the checkpoints."""
+        path = self.folder / f"partial-{self.fingerprint}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def clear(self) -> None:
         """After the record is written: nothing to resume."""
         shutil.rmtree(self.folder, ignore_errors=True)

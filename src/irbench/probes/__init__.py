@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
@@ -138,6 +139,9 @@ class ProbeContext:
     generator: torch.Generator | None = None  # reset to the seed before each probe
     inputs: Mapping[str, str] = field(default_factory=dict)  # extra input files by name
     data_path: str = ""  # the prepared dataset file, for probes that read another split (the training one)
+    # a folder where a probe keeps its own progress within the job (AutoAttack's per-image state): kept
+    # across a kill when the job is resumable, removed once the record is written; None: nowhere to keep it
+    scratch: Path | None = None
     outputs: dict[str, ProbeOutput] = field(default_factory=dict)  # earlier probes' outputs by key
     log: Callable[[str], None] = print
     seconds: dict[str, float] = field(default_factory=dict)  # each probe's wall time, in the order run
