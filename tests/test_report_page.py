@@ -99,12 +99,11 @@ def test_job_times_table_lists_every_job(tmp_path):
 
 def test_every_record_names_the_machine_and_builds_it_came_from(tmp_path):
     from irbench.machine import describe
-    from irbench.records import RunKey, publish
+    from irbench.records import RunKey, write_record
     from irbench.report_page import job_times
 
     out = tmp_path / "r.json"
-    publish(RunKey("vision", "d", "v", 0, "h"), {"acc": 1.0}, {}, output=out, device="cpu",
-            started=0.0, mlflow_settings={"enabled": False}, log=lambda m: None)  # fmt: skip
+    write_record(RunKey("vision", "d", "v", 0, "h"), {"acc": 1.0}, {}, output=out, device="cpu", started=0.0)
     machine = read_json(out)["machine"]
     assert machine == describe("cpu") and machine["torch"] == torch.__version__
     assert machine["cpu"] and machine["cpu_count"] >= 1 and "gpu" not in machine
