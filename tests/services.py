@@ -146,6 +146,7 @@ GresTypes=gpu
 ReturnToService=2
 MpiDefault=none
 MinJobAge=3600
+KillWait=2
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=127.0.0.1
