@@ -82,7 +82,7 @@ def main() -> int:
         versions.append(("standard", {"version": "standard"}))
     ok = True
     for name, spec in versions:
-        s_aa, (correct, warnings, _) = timed(
+        s_aa, result = timed(
             lambda spec=spec: autoattack_correct(
                 model,
                 x,
@@ -94,11 +94,12 @@ def main() -> int:
                 device=device,
             )
         )
-        acc = correct.float().mean().item()
+        acc = result.correct.float().mean().item()
         print(
             f"AutoAttack {name}: {len(x) / s_aa:.1f} examples/s = {s_pgd / s_aa:.3f}x PGD-20's; "
             f"accuracy {acc:.3f} "
-            f"({'not above' if acc <= acc_pgd + 1e-9 else 'ABOVE'} PGD-20's); checks: {warnings or 'none'}"
+            f"({'not above' if acc <= acc_pgd + 1e-9 else 'ABOVE'} PGD-20's); "
+            f"checks: {result.warnings or 'none'}"
         )
         ok &= acc <= acc_pgd + 1e-9
     return 0 if ok else 1

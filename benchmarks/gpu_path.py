@@ -122,13 +122,14 @@ def main() -> int:
     s_pgd, pred = timed(lambda: attacked_predictions(model, x, y, pgd, batch_size=500))
     print(f"PGD-20 L-inf 8/255: {len(x) / s_pgd:,.0f} images/s (accuracy {(pred == y).float().mean():.3f})")
     aa = {"version": "custom", "attacks": ["apgd-ce", "apgd-t"]}
-    s_aa, (correct, _, _) = timed(
+    s_aa, result = timed(
         lambda: autoattack_correct(
             model, x, y, {"norm": "linf", "eps": EPS}, aa, seed=0, batch_size=500, device=device
         )
     )
     print(
-        f"AutoAttack APGD-CE + APGD-T: {len(x) / s_aa:,.0f} images/s (accuracy {correct.float().mean():.3f})"
+        f"AutoAttack APGD-CE + APGD-T: {len(x) / s_aa:,.0f} images/s "
+        f"(accuracy {result.correct.float().mean():.3f})"
     )
 
     from lime.lime_image import LimeImageExplainer

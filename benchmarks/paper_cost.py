@@ -194,7 +194,7 @@ def main() -> int:
         test = torch.load(robust_data, weights_only=False)["test"]
         x = torch.as_tensor(test["images"][: args.aa_images]).float().div(255).to(device)
         y = torch.as_tensor(test["labels"][: args.aa_images]).long().to(device)
-        s_aa, (correct, _, _) = timed(
+        s_aa, result = timed(
             lambda: autoattack_correct(
                 model,
                 x,
@@ -212,7 +212,7 @@ def main() -> int:
         )
         print(
             f"AutoAttack standard: {len(x) / s_aa:,.1f} images/s, "
-            f"robust accuracy {correct.float().mean():.3f}{mark}"
+            f"robust accuracy {result.correct.float().mean():.3f}{mark}"
         )
 
         ev = shrunk(eval_spec(cfg, "vision", "cifar10"), args.shrink)

@@ -636,8 +636,9 @@ def test_slurm_cluster_runs_every_job_through_sbatch_and_logs_to_a_tracking_serv
     for study, runs in served.items():
         local = _runs_by_name(local_client, study)
         for name, (parent, _) in runs.items():
-            assert local[name][0] == parent, name  # the same nesting: variant parent, seed child
-    assert sorted(served["vision"]) == [
+            if "long_standard" not in name:  # trained only here
+                assert local[name][0] == parent, name  # the same nesting: variant parent, seed child
+    assert sorted(n for n in served["vision"] if "long_standard" not in n) == [
         "l2_robust · synthetic_shapes",
         "seed0 · l2_robust · synthetic_shapes",
         "seed0 · standard · synthetic_shapes",
