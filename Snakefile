@@ -33,6 +33,7 @@ localrules:
     all,
     report,
     aggregate,
+    atlas,
     report_page,
     seed_figure,
     study_figure,

@@ -163,16 +163,27 @@ def table_files(study):
     return tables + [f"results/metrics/{study}"]
 
 
+def atlas_files(study):
+    """The study's atlas: table (CSV, Markdown) and the folder of its figures and cards."""
+    return [f"results/atlas/{study}.csv", f"results/atlas/{study}.md", f"results/atlas/{study}"]
+
+
 def report_files(studies=None):
-    """Every study's tables and figures, and the report page that gathers them."""
+    """Every study's tables, figures and atlas, and the report page that gathers them."""
     studies = studies or CFG["studies"]
-    files = [f for s in studies for f in table_files(s) + figure_files(s)]
+    files = [f for s in studies for f in table_files(s) + figure_files(s) + atlas_files(s)]
     return files + ["results/report.html", "results/report.md"]
 
 
 def train_params(wc):
     """Everything that determines one variant's training, so a change reruns just that variant."""
     return train_spec(CFG, wc.study, wc.variant, wc.dataset)
+
+
+def checkpoint_file(wc):
+    """The weights file an imported variant reads (`checkpoint.path`); none for trained variants."""
+    c = train_params(wc).get("checkpoint")
+    return [c["path"]] if c else []
 
 
 def refine_base(wc):

@@ -24,6 +24,28 @@ rule aggregate:
         "../workflow_scripts/aggregate.py"
 
 
+# The atlas across a study's models: table, a figure per dataset, a card per model (irbench.atlas).
+rule atlas:
+    input:
+        evals=lambda wc: eval_records(wc.study),
+        train=lambda wc: train_records(wc.study),
+    output:
+        csv="results/atlas/{study}.csv",
+        md="results/atlas/{study}.md",
+        folder=directory("results/atlas/{study}"),
+    params:
+        study="{study}",
+        specs=lambda wc: eval_specs(wc.study),
+        settings=CFG.get("atlas", {}),
+        models=lambda wc: jobs(wc.study),
+    log:
+        "logs/report/{study}_atlas.log",
+    conda:
+        "../envs/irbench.yaml"
+    script:
+        "../workflow_scripts/atlas.py"
+
+
 # A figure of one seed (attribution maps, generated images, ...), drawn from every variant's artifacts.
 rule seed_figure:
     input:
@@ -86,6 +108,7 @@ rule study_figure:
 rule report_page:
     input:
         tables=[f"results/tables/{s}.csv" for s in CFG["studies"]],
+        atlas=[f for s in CFG["studies"] for f in atlas_files(s)],
         records=[f for s in CFG["studies"] for f in eval_records(s)],
         train=[f for s in CFG["studies"] for f in train_records(s)],
         figures=[f for s in CFG["studies"] for f in figure_files(s)],

@@ -2,6 +2,7 @@ rule train:
     input:
         data="results/{study}/data/{dataset}.pt",
         base=refine_base,
+        weights=checkpoint_file,
     output:
         multiext("results/{study}/models/{dataset}/{variant}/seed{seed}", ".pt", ".json"),
     params:

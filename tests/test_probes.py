@@ -47,7 +47,7 @@ def test_a_probe_whose_data_is_missing_is_skipped_with_a_log_line():
     lines = []
     ctx = probe_context(_corner_model(), x, y, log=lines.append)
     metrics, _, _ = run_probes(ctx, {"clean": {}, "cue_following": {}})
-    assert set(metrics) == {"acc_clean"} and metrics["acc_clean"] == 1.0
+    assert set(metrics) == {"acc_clean", "confidence_clean", "ece_clean"} and metrics["acc_clean"] == 1.0
     assert any("cue_following: skipped (the test split has no cue_labels)" in ln for ln in lines)
 
 
@@ -64,7 +64,12 @@ def test_cue_following_uses_the_cue_independent_split_where_the_dataset_has_one(
     shifted = Split(xs, y, {"cue_labels": shifted_cue}, {})
     ctx = probe_context(_corner_model(), x, y, in_dist, splits={CUE_INDEPENDENT: shifted})
     metrics, _, _ = run_probes(ctx, {"clean": {}, "cue_following": {}})
-    assert metrics == {"acc_clean": 1.0, "acc_cue_independent": 0.0, "cue_following": 1.0}
+    wanted = ("acc_clean", "acc_cue_independent", "cue_following")
+    assert {k: metrics[k] for k in wanted} == {
+        "acc_clean": 1.0,
+        "acc_cue_independent": 0.0,
+        "cue_following": 1.0,
+    }
     alone, _, _ = run_probes(probe_context(_corner_model(), x, y, in_dist), {"cue_following": {}})
     assert alone == {}  # no conflicting images in the main split, no second split: nothing to report
 
@@ -130,14 +135,22 @@ def test_deletion_is_low_and_insertion_high_for_a_faithful_map_and_random_sits_b
     assert all(0.0 <= v <= 1.0 for k, v in m.items() if k.endswith("_auc"))
 
 
-def test_accuracy_curve_end_points_are_the_clean_and_the_blank_accuracy():
-    from irbench.probes.deletion import accuracy_curve, auc
+def test_score_curves_end_at_the_unperturbed_and_the_blank_image_and_normalise_by_the_unperturbed():
+    from irbench.evaluation import logits_of
+    from irbench.probes.deletion import auc, normalised_mean, score_curves
 
     model, (x, y, _) = _corner_model(), _corner_data()
     order = torch.arange(16).expand(len(x), -1)
-    deleted = accuracy_curve(model, x, y, order, 4, insert=False, batch_size=8)
-    inserted = accuracy_curve(model, x, y, order, 4, insert=True, batch_size=8)
-    assert deleted[0] == 1.0 and inserted[-1] == 1.0 and deleted[-1] == inserted[0] == 0.5
+    deleted = score_curves(model, x, y, order, 4, insert=False, batch_size=8)
+    inserted = score_curves(model, x, y, order, 4, insert=True, batch_size=8)
+    clean = logits_of(model, x).softmax(1).gather(1, y[:, None])[:, 0]
+    assert torch.allclose(deleted["prob"][:, 0], clean) and torch.allclose(inserted["prob"][:, -1], clean)
+    assert torch.allclose(deleted["prob"][:, -1], inserted["prob"][:, 0])  # both: the mean-colour image
+    assert torch.allclose(deleted["logit"][:, -1], inserted["logit"][:, 0])
+    assert torch.allclose(normalised_mean(deleted["prob"], clean)[0], torch.tensor(1.0))
+    # a non-positive unperturbed score leaves its image out of the mean
+    scores = torch.tensor([[2.0, 1.0], [-1.0, 5.0]])
+    assert normalised_mean(scores, scores[:, 0]).tolist() == [1.0, 0.5]
     assert auc(torch.tensor([1.0, 1.0, 1.0])) == pytest.approx(1.0)
 
 

@@ -109,6 +109,13 @@ def test_metrics_with_a_row_part_are_shown_one_row_per_method():
     table = summarise(records, {}, {"toy": "cifar10"})
     sections = {title: (head, rows) for title, head, rows in table_sections(table)}
     head, rows = sections["Attributions"]
-    assert head == ["dataset", "variant", "seeds", "method", "mass on object (%)", "deletion AUC (%)"]
+    assert head == [
+        "dataset",
+        "variant",
+        "seeds",
+        "method",
+        "mass on object (%)",
+        "deletion AUC (probability)",
+    ]
     assert [r[3] for r in rows] == ["IG", "SHAP", "random", "IG", "SHAP", "random"]
-    assert rows[0][4:] == ["30.0 ± 0.0", ""] and rows[2][4:] == ["", "20.0 ± 0.0"]
+    assert rows[0][4:] == ["30.0 ± 0.0", ""] and rows[2][4:] == ["", "0.20 ± 0.00"]

@@ -18,6 +18,7 @@ def main(log):
             files["figures"],
             files["specs"],
             files["captions"],
+            atlas=f"results/atlas/{study}",
         )
         for study, files in p.studies.items()
     }

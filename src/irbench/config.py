@@ -110,7 +110,7 @@ def schema() -> dict[str, Any]:
         if obj.schema.get("required"):
             variant.setdefault("allOf", []).append(
                 {
-                    "if": {"properties": {"objective": {"const": name}}},
+                    "if": {"properties": {"objective": {"const": name}}, "required": ["objective"]},
                     "then": {"required": ["objective", *obj.schema["required"]]},
                 }
             )
@@ -182,7 +182,30 @@ def resolve(
         for dataset in merged[study]["datasets"]:
             _check_probes(merged, study, dataset, source)
             _check_image_eps(merged, study, dataset, source)
+            _check_variants(merged, study, dataset, source)
     return merged
+
+
+def _check_variants(cfg: Mapping[str, Any], study: str, dataset: str, source: str) -> None:
+    """Each variant is trained (`objective`) or imported (`checkpoint`, classifiers only), and every probe
+    the study runs serves its model, by the model's capabilities or the probe's fallback
+    (irbench.models.interface): refused here, in one line, rather than hours into a job."""
+    from irbench.datasets import DATASETS
+    from irbench.models.interface import fallbacks
+
+    task = DATASETS.get(cfg["datasets"][dataset]["kind"]).task
+    for name, var in study_section(cfg, study, dataset)["variants"].items():
+        where = f"{source}: key '{study}.variants.{name}'"
+        if ("objective" in var) == ("checkpoint" in var):
+            raise IrbenchError(f"{where} needs one of `objective` (train it) or `checkpoint` (import it)")
+        if "checkpoint" in var and task != "classification":
+            raise IrbenchError(
+                f"{where}.checkpoint: imported checkpoints are classifiers ({dataset} is {task})"
+            )
+        try:
+            fallbacks(train_spec(cfg, study, name, dataset)["model"], eval_spec(cfg, study, dataset))
+        except IrbenchError as err:
+            raise IrbenchError(f"{where}: {err}") from None
 
 
 def _check_image_eps(cfg: Mapping[str, Any], study: str, dataset: str, source: str) -> None:
@@ -259,11 +282,34 @@ def check_inputs(cfg: Mapping[str, Any]) -> None:
     check_datasets(cfg["datasets"], sorted({d for s in cfg["studies"] for d in cfg[s]["datasets"]}))
     for study in cfg["studies"]:
         for dataset in cfg[study]["datasets"]:
+            _check_checkpoints(cfg, study, dataset)
             spec = eval_spec(cfg, study, dataset)
             for key in configured(spec):
                 preflight = PROBES.get(key).preflight
                 if preflight is not None:
                     preflight(spec[key])
+
+
+def _check_checkpoints(cfg: Mapping[str, Any], study: str, dataset: str) -> None:
+    """Every imported variant's weights file is there (nothing is downloaded), and the package its
+    architecture is defined in."""
+    import importlib.util
+
+    for name, var in study_section(cfg, study, dataset)["variants"].items():
+        if "checkpoint" not in var:
+            continue
+        path = Path(var["checkpoint"]["path"])
+        if not path.is_file():
+            raise IrbenchError(
+                f"{study}.variants.{name}.checkpoint.path: {path} not found (weights are never downloaded "
+                "by a run: see docs/checkpoints.md)"
+            )
+        arch = train_spec(cfg, study, name, dataset)["model"]["arch"]
+        if arch == "robustbench" and importlib.util.find_spec("robustbench") is None:
+            raise IrbenchError(
+                f"{study}.variants.{name}: model arch robustbench needs the robustbench package "
+                "(pip install --no-deps -r requirements-nodeps.txt)"
+            )
 
 
 def load(path: str | Path) -> dict[str, Any]:
@@ -333,7 +379,7 @@ def train_spec(
     return {
         "model": deep_merge(section["model"], var.get("model", {})),
         "train": deep_merge(section["train"], var.get("train", {})),
-        "objective": var["objective"],
+        "objective": var.get("objective"),  # None: a `checkpoint` variant, imported rather than trained
         "attack": copy.deepcopy(var.get("attack")),
         # the objective's own keys (e.g. MER's mid_weight, LIME refinement's rounds and flag rule)
         **{k: copy.deepcopy(v) for k, v in var.items() if k not in VARIANT_KEYS},

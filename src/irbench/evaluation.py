@@ -18,6 +18,12 @@ def predict(model: nn.Module, x: Tensor, batch_size: int = 500) -> Tensor:
     return torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
 
 
+def logits_of(model: nn.Module, x: Tensor, batch_size: int = 500) -> Tensor:
+    """The model's logits for `x`, in batches, without gradients."""
+    with torch.no_grad():
+        return torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
 def attacked_batches(
     model: nn.Module,
     x: Tensor,

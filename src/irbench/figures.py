@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from irbench.io import atomic_path
@@ -295,6 +296,42 @@ def corruption_heatmap(records: Sequence[Mapping[str, Any]], output: str | os.Pa
     axes[0, 0].set_yticks(range(len(names)), [n.replace("_", " ") for n in names], fontsize=7)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label=f"accuracy (%), range {low:.0f}-{high:.0f}")
     fig.suptitle(f"{title}: accuracy per corruption and severity, mean over seeds", fontsize=9)
+    with atomic_path(output) as tmp:
+        fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
+    plt.close(fig)
+
+
+def atlas_figure(
+    models, rows: Sequence[Any], robust: Sequence[str], output: str | os.PathLike, title: str
+) -> None:
+    """The atlas of one dataset: each interpretability score (a panel) against worst-case robust accuracy,
+    a point per model, coloured by its adversarial-training eps (grey: imported or other), with Spearman's
+    rho and its bootstrap interval in the panel's title. Without scores, one panel says why."""
+    import math
+
+    plt = _pyplot()
+    n = max(1, len(rows))
+    cols = min(4, n)
+    fig, axes = plt.subplots(-(-n // cols), cols, figsize=(3.2 * cols, 2.8 * -(-n // cols)), squeeze=False)
+    worst = models[list(robust)].min(axis=1).to_numpy(float) if robust else []
+    dose = models["dose"].to_numpy(float)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    if not rows:
+        axes[0, 0].text(0.5, 0.5, "too few models for an atlas", ha="center", va="center")
+        axes[0, 0].axis("off")
+    for ax, r in zip(axes.flat, rows, strict=False):
+        y = models[r.score].to_numpy(float)
+        trained = ~np.isnan(dose)
+        ax.scatter(worst[~trained], y[~trained], c="0.6", s=18, marker="s", label="imported / other")
+        pts = ax.scatter(worst[trained], y[trained], c=dose[trained], cmap="viridis", s=18)
+        ci = "" if not math.isfinite(r.rho_low) else f" [{r.rho_low:+.2f}, {r.rho_high:+.2f}]"
+        ax.set_title(f"{r.header}\nrho {r.rho:+.2f}{ci}", fontsize=7)
+        ax.set_xlabel("worst-case robust accuracy", fontsize=7)
+        ax.tick_params(labelsize=6)
+    if rows and (~np.isnan(dose)).any():
+        fig.colorbar(pts, ax=axes.ravel().tolist(), shrink=0.6, label="training eps")
+    fig.suptitle(title, fontsize=9)
     with atomic_path(output) as tmp:
         fig.savefig(tmp, dpi=DPI, format="png", bbox_inches="tight")
     plt.close(fig)

@@ -69,6 +69,50 @@ class StudyInputs:
     figures: Sequence[str | os.PathLike] = field(default_factory=list)
     specs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # evaluate section per dataset
     captions: Mapping[str, str] = field(default_factory=dict)  # figure path -> caption
+    atlas: str | os.PathLike | None = None  # the atlas folder (results/atlas/<study>: figures, cards/)
+
+
+def fallback_lines(records: Sequence[str | os.PathLike]) -> list[str]:
+    """The probes each variant's model was served by a fallback for, and how (one line each)."""
+    seen: dict[str, None] = {}
+    for path in records:
+        rec = read_json(path)
+        for f in rec.get("fallbacks", []):
+            seen[f"{rec['dataset']} {rec['variant']}: {f['probe']} without {f['capability']}: {f['how']}"] = (
+                None
+            )
+    return list(seen)
+
+
+def atlas_section(study: str, folder: str | os.PathLike, md_dir: Path) -> tuple[list[str], list[str]]:
+    """The study's atlas (results/atlas/<study>.md's tables, its figures) and links to the models' cards:
+    (HTML parts, Markdown lines)."""
+    folder = Path(folder)
+    text = Path(f"{folder}.md").read_text() if Path(f"{folder}.md").is_file() else ""
+    body = text.split("\n", 1)[1] if text else ""
+    h = [f"<h3>Atlas: robustness against interpretability across {html.escape(study)}'s models</h3>"]
+    h.append(f"<pre>{html.escape(body.strip())}</pre>")
+    md = [f"### Atlas: robustness against interpretability across {study}'s models", "", body.strip(), ""]
+    for png in sorted(folder.glob("*.png")):
+        h.append(
+            _img(png, f"{study} {png.stem}: each score against worst-case robust accuracy, a point per model")
+        )
+        md += [f"![atlas {png.stem}]({os.path.relpath(png.resolve(), md_dir)})", ""]
+    cards = sorted((folder / "cards").glob("*.html"))
+    if cards:
+        links = ", ".join(
+            f"<a href='{html.escape(os.path.relpath(c.resolve(), md_dir))}'>{html.escape(c.stem)}</a>"
+            for c in cards
+        )
+        h.append(f"<p>Model cards: {links}</p>")
+        md += [
+            "Model cards: "
+            + ", ".join(
+                f"[{c.stem}]({os.path.relpath(c.with_suffix('.md').resolve(), md_dir)})" for c in cards
+            ),
+            "",
+        ]
+    return h, md
 
 
 def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
@@ -417,6 +461,16 @@ def build_report(
             caption = inputs.captions.get(str(fig), p.stem.replace("_", " "))
             h.append(_img(p, caption))
             md += [f"![{p.stem}]({os.path.relpath(p.resolve(), md_dir)})", "", f"*{caption}*", ""]
+        served = fallback_lines(inputs.records)
+        if served:
+            h.append("<p><b>Probes served by a fallback</b> (the model lacks what they call):</p><ul>")
+            h.append("".join(f"<li>{html.escape(s)}</li>" for s in served) + "</ul>")
+            md += ["Probes served by a fallback (the model lacks what they call):", ""]
+            md += [f"- {s}" for s in served] + [""]
+        if inputs.atlas is not None:
+            ah, amd = atlas_section(study, inputs.atlas, md_dir)
+            h += ah
+            md += amd
     same = published is not None and published.fingerprint == fingerprint
     tables = {study: pd.read_csv(inputs.table_csv) for study, inputs in studies.items()}
     compared = compare(published, tables) if same else pd.DataFrame(columns=["within"])

@@ -320,6 +320,27 @@ def mirror_eval(
     )
 
 
+def mirror_card(
+    settings: Mapping[str, Any],
+    record_path: str | os.PathLike,
+    card: Sequence[str | os.PathLike],
+    *,
+    log: Callable[[str], None] = print,
+    workdir: str | os.PathLike = ".",
+) -> str | None:
+    """Log a model's card (its Markdown and HTML pages) to the model's seed run, found from its record."""
+    rec = read_json(record_path)
+    return mirror(
+        settings,
+        RunKey.from_record(rec),
+        artifacts=list(card),
+        stage="card",
+        log=log,
+        workdir=workdir,
+        content=_file_sha1(card[0]),
+    )
+
+
 def mirror_study(
     settings: Mapping[str, Any],
     train_paths: Sequence[str | os.PathLike],

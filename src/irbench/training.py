@@ -440,8 +440,12 @@ def train_variant(
 
 
 def load_trained(model_path: str | os.PathLike, model_spec: Mapping[str, Any], n_classes: int) -> nn.Module:
-    """Rebuild a model from a file TrainResult.save wrote."""
+    """Rebuild a model from a file TrainResult.save wrote, as the probes call it (a classifier without a
+    declared representation served by irbench.models.interface.LastLinear)."""
+    from irbench.models.interface import served
+
     payload = load_torch(model_path)
     model = build_model(model_spec, n_classes=n_classes)
     model.load_state_dict(payload["state_dict"])
-    return model.to(memory_format=torch.channels_last).eval()  # as it trained (train_variant)
+    model = model.to(memory_format=torch.channels_last).eval()  # as it trained (train_variant)
+    return served(model, model_spec, n_classes)

@@ -12,6 +12,7 @@ import torch
 from irbench.data.tensors import extra_splits, load_split
 from irbench.io import save_torch
 from irbench.jobs.probe_checkpoints import ProbeCheckpoints
+from irbench.models.interface import fallbacks
 from irbench.probes import ProbeContext, run_probes
 from irbench.records import RunKey, write_record
 from irbench.seeding import pick_device, seed_everything
@@ -76,6 +77,8 @@ def evaluate_job(
         "n_eval": len(ctx.scored),
         "n_classes": test.meta.get("n_classes"),  # the chance level the figures draw
         "eval_spec": dict(spec),
+        # probes served without a capability the model lacks, and how (irbench.models.interface)
+        "fallbacks": [f.as_dict() for f in fallbacks(model_spec, spec)],
         "probe_s": dict(ctx.seconds),  # each probe's wall time (s), in the order run
         **data_by_probe,
     }

@@ -1,4 +1,5 @@
-"""The train job: train (or refine) one variant for one seed, write model and metrics, mirror to MLflow."""
+"""The train job: train (or refine, or import) one variant for one seed, write model and metrics, mirror to
+MLflow."""
 
 from __future__ import annotations
 
@@ -28,7 +29,11 @@ def train_job(
     remove the resume checkpoint, mirror to MLflow (when the jobs log live, `mlflow.live`)."""
     model_path, metrics_path = outputs
     t0 = time.perf_counter()
-    if spec.get("refine"):
+    if spec.get("checkpoint"):  # weights irbench did not train: imported and checked
+        from irbench.external import import_variant
+
+        result = import_variant(data, spec, seed=key.seed, log=log)
+    elif spec.get("refine"):
         from irbench.lime_refinement import refine_variant
 
         if base_model is None:

@@ -11,7 +11,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from irbench.models import Model, register
-from irbench.models.resnet import FakeReLU, Normalize
+from irbench.models.resnet import SERVES, FakeReLU, Normalize
 
 
 class ConvNet(nn.Module):
@@ -61,5 +61,6 @@ MODEL = register(
             "width": {"$ref": "#/$defs/positive_int"},
             "depth": {"type": "integer", "minimum": 1, "maximum": 6, "description": "expected 1..6 blocks"},
         },
+        capabilities=SERVES,
     )
 )

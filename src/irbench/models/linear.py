@@ -43,5 +43,6 @@ register(
         _build,
         "a linear baseline on the spectrogram's per-band mean and standard deviation over time",
         schema={"n_bands": {"$ref": "#/$defs/positive_int"}},
+        capabilities=frozenset({"two_outputs"}),
     )
 )

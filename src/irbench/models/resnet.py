@@ -150,6 +150,10 @@ def resnet50(n_classes: int = 10, stem: str = "small", in_channels: int = 3) -> 
     return TorchvisionResNet(tv_resnet50(weights=None, num_classes=n_classes), stem, in_channels)
 
 
+# every vision probe: a representation with FakeReLU, a linear head, normalisation from the training split
+SERVES = frozenset({"representation", "fake_relu", "normalize"})
+
+
 def _build_resnet10(spec: Mapping[str, Any], *, n_classes: int, in_channels: int = 3) -> nn.Module:
     return CifarResNet(
         (1, 1, 1, 1), n_classes=n_classes, width=spec.get("width", 64), in_channels=in_channels
@@ -170,6 +174,7 @@ register(
         _build_resnet18,
         "CIFAR ResNet-18 (3x3 stem); `width` channels in the first stage (64 = the paper's)",
         schema={"width": {"$ref": "#/$defs/positive_int"}},
+        capabilities=SERVES,
     )
 )
 register(
@@ -178,6 +183,7 @@ register(
         _build_resnet10,
         "CIFAR ResNet-10 (one BasicBlock per stage, 3x3 stem): the quick scale's cheaper network",
         schema={"width": {"$ref": "#/$defs/positive_int"}},
+        capabilities=SERVES,
     )
 )
 register(
@@ -191,5 +197,6 @@ register(
                 "description": "expected small (32 px) or large (128 px and up)",
             }
         },
+        capabilities=SERVES,
     )
 )

@@ -119,5 +119,8 @@ register(
                 "description": "expected a rate in [0, 1) (mer_vgg Dropout2d)",
             },
         },
+        capabilities=lambda spec: frozenset(
+            {"two_outputs", "bottleneck"} if spec.get("head") == "bottleneck" else {"two_outputs"}
+        ),
     )
 )

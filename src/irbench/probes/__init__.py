@@ -193,6 +193,11 @@ class Probe:
     group: str = "accuracy"  # the table section of its metrics (GROUPS), unless a metric says otherwise
     # column headers that depend on the probe's settings (e.g. an attack's eps): spec -> {metric: header}
     headers: Callable[[Mapping[str, Any]], Mapping[str, str]] | None = None
+    # the model capabilities it calls (irbench.models.interface.CAPABILITIES), and for each one it can do
+    # without, how it does (said in the record and the report); a model lacking one not in `without` is
+    # refused before any job
+    requires: tuple[str, ...] = ()
+    without: Mapping[str, str] = field(default_factory=dict)
 
     def applies_to(self, split: Split) -> list[str]:
         """What of `needs` the split lacks (empty: the probe can run)."""

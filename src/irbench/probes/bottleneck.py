@@ -34,6 +34,8 @@ PROBE = register(
         run=run,
         description="bottleneck units' correlation with their mid-level targets",
         task="regression",
+        requires=("bottleneck",),
+        without={"bottleneck": "skipped: the model has no bottleneck"},
         metrics=(
             Metric(
                 "unit_corr_{unit}",

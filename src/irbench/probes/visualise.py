@@ -68,6 +68,11 @@ PROBE = register(
         description="class generation + FID, representation inversion + feature distance, unit visualisation",
         task="classification",
         preflight=preflight,
+        requires=("representation", "fake_relu"),
+        without={
+            "representation": "the representation is the input of the model's last linear layer",
+            "fake_relu": "no FakeReLU: generation and inversion get no gradient through units at zero",
+        },
         schema={
             "type": "object",
             "additionalProperties": False,
