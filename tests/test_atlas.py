@@ -144,6 +144,8 @@ def test_imported_checkpoints_and_the_dose_response_run_from_nothing_to_the_atla
     card = (project / "results/atlas/vision/cards/synthetic_shapes_zoo_mma_seed0.md").read_text()
     assert "imported: RobustBench cifar10 Linf Ding2020MMA" in card and "sha256:" in card
     assert "worst-case robust accuracy" in card and "of 9" in card
+    logged = {p.name for p in (project / "mlruns").rglob("*") if p.parent.name == "card"}
+    assert {"synthetic_shapes_zoo_mma_seed0.md", "synthetic_shapes_zoo_mma_seed0.html"} <= logged  # its run
     report = (project / "results/report.html").read_text()
     assert (
         "Atlas: robustness against interpretability" in report

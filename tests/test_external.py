@@ -98,6 +98,32 @@ def test_a_probe_that_cannot_serve_a_model_is_refused_naming_both():
         PROBES._entries.pop("needs_units")
 
 
+def test_before_any_job_a_variant_whose_model_a_probe_or_its_objective_cannot_serve_is_refused():
+    from irbench.config import _check_variants, load_yaml, resolve
+
+    from .conftest import ROOT
+
+    cfg = resolve(load_yaml(ROOT / "params.yaml"))
+    cfg["mer"]["variants"]["A2E"]["model"] = {"arch": "resnet10"}
+    with pytest.raises(
+        IrbenchError, match="'mer.variants.A2E': objective 'mer' cannot train model 'resnet10'"
+    ):
+        _check_variants(cfg, "mer", "synthetic_mer", "params.yaml")
+    PROBES.register(
+        "needs_units",
+        Probe("needs_units", lambda ctx, spec: ProbeOutput(), "t", (), requires=("bottleneck",)),
+    )
+    try:
+        cfg = resolve(load_yaml(ROOT / "params.yaml"))
+        cfg["vision"]["evaluate"]["needs_units"] = {}
+        with pytest.raises(
+            IrbenchError, match="'vision.variants.standard': probe 'needs_units' cannot serve model"
+        ):
+            _check_variants(cfg, "vision", "synthetic_shapes", "params.yaml")
+    finally:
+        PROBES._entries.pop("needs_units")
+
+
 def test_a_variant_is_trained_or_imported_and_its_file_must_be_there(tmp_path):
     from irbench.config import check_inputs, load_yaml, resolve
 

@@ -275,6 +275,7 @@ def test_changing_one_variant_reruns_only_that_variant(copy_of_done):
         "train": 2,
         "evaluate": 2,
         "aggregate": 1,
+        "atlas": 1,
         "report_page": 1,
         "seed_figure": 3,
         "study_figure": 1,

@@ -191,7 +191,7 @@ def _check_variants(cfg: Mapping[str, Any], study: str, dataset: str, source: st
     the study runs serves its model, by the model's capabilities or the probe's fallback
     (irbench.models.interface): refused here, in one line, rather than hours into a job."""
     from irbench.datasets import DATASETS
-    from irbench.models.interface import fallbacks
+    from irbench.models.interface import check_objective, fallbacks
 
     task = DATASETS.get(cfg["datasets"][dataset]["kind"]).task
     for name, var in study_section(cfg, study, dataset)["variants"].items():
@@ -203,7 +203,9 @@ def _check_variants(cfg: Mapping[str, Any], study: str, dataset: str, source: st
                 f"{where}.checkpoint: imported checkpoints are classifiers ({dataset} is {task})"
             )
         try:
-            fallbacks(train_spec(cfg, study, name, dataset)["model"], eval_spec(cfg, study, dataset))
+            spec = train_spec(cfg, study, name, dataset)
+            check_objective(spec["model"], spec["objective"])
+            fallbacks(spec["model"], eval_spec(cfg, study, dataset))
         except IrbenchError as err:
             raise IrbenchError(f"{where}: {err}") from None
 

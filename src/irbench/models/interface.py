@@ -36,6 +36,21 @@ class Fallback:
         return asdict(self)
 
 
+def check_objective(model_spec: Mapping[str, Any], objective: str | None) -> None:
+    """A training objective calls only what the model offers (no fallback: training cannot do without)."""
+    from irbench.models import capabilities_of
+    from irbench.objectives import OBJECTIVES
+
+    if objective is None:
+        return
+    missing = [c for c in OBJECTIVES.get(objective).requires if c not in capabilities_of(model_spec)]
+    if missing:
+        raise IrbenchError(
+            f"objective '{objective}' cannot train model '{model_spec['arch']}': it needs {missing[0]} "
+            f"({CAPABILITIES[missing[0]]})"
+        )
+
+
 def fallbacks(model_spec: Mapping[str, Any], evaluate: Mapping[str, Any]) -> list[Fallback]:
     """The fallbacks the probes of `evaluate` use for the model `model_spec` names; a probe that needs a
     capability the model lacks and has no fallback for it is an error naming the model and the probe."""

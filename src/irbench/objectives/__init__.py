@@ -45,7 +45,8 @@ class Objective:
     {'properties': {...}, 'required': [...]} for the variant keys it reads besides objective, model, train
     and attack (which every variant may carry; list 'attack' in `required` if it needs one); `score`:
     'clean' (validation accuracy) or 'clean_and_adversarial' (mean of clean and attacked validation
-    accuracy, Boychev's rule) picks the best checkpoint of classifiers.
+    accuracy, Boychev's rule) picks the best checkpoint of classifiers. `requires`: the model capabilities
+    its loss calls (irbench.models.interface), checked before any job.
     """
 
     name: str
@@ -54,6 +55,7 @@ class Objective:
     schema: Mapping[str, Any] = field(default_factory=dict)
     uses_region_mask: bool = False
     score: str = "clean"
+    requires: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.score not in SCORES:

@@ -87,5 +87,6 @@ OBJECTIVE = register(
                 "adv_every": {"$ref": "#/$defs/positive_int"},
             }
         },
+        requires=("two_outputs",),  # forward_both: the emotions and the bottleneck units in one pass
     )
 )
