@@ -164,8 +164,10 @@ def table_files(study):
 
 
 def atlas_files(study):
-    """The study's atlas: table (CSV, Markdown) and the folder of its figures and cards."""
-    return [f"results/atlas/{study}.csv", f"results/atlas/{study}.md", f"results/atlas/{study}"]
+    """The study's atlas table (CSV, Markdown). Its folder of figures and cards (results/atlas/<study>/)
+    comes with them and is read by path: as an input, a folder's time stamp would rerun the report after
+    its files' times are reset (`dvc checkout`), where a file's checksum does not."""
+    return [f"results/atlas/{study}.csv", f"results/atlas/{study}.md"]
 
 
 def report_files(studies=None):

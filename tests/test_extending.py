@@ -152,7 +152,8 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
     assert "trades" in set(table["variant"])  # the objective's variant
     assert table["acc_noise_mean"].between(0, 1).all()  # the attack's column
     for col in ("ig_deletion_auc_mean", "shap_insertion_auc_mean", "random_deletion_auc_mean"):
-        assert table[col].between(0, 1).all(), col  # the probe's columns
+        # the probe's columns: areas under the explained class's probability over its unperturbed one
+        assert table[col].between(0, 2).all(), col
     shapes_rows = table[table["dataset"] == "synthetic_shapes"]  # the dataset with masks
     for col in ("saliency_object_mass_mean", "saliency_deletion_auc_mean", "saliency_mprt_top_mean"):
         assert shapes_rows[col].notna().all(), col  # the attribution method's, in every probe reading maps
@@ -162,11 +163,12 @@ def test_each_extension_is_one_file_and_one_entry_and_reaches_table_and_report(b
         "svhn",
         "acc_noise",
         "ig_deletion_auc",
-        "area under accuracy as the most-attributed",
+        "as the most-attributed pixels are removed",
     ):
         assert text in page, text
     md = (bare / "results/tables/vision.md").read_text()
-    assert "L-inf-uniform_noise eps 0.03 (%)" in md and "| deletion AUC (%) | insertion AUC (%) |" in md
+    assert "L-inf-uniform_noise eps 0.03 (%)" in md
+    assert "| deletion AUC (probability) | insertion AUC (probability) |" in md
     assert re.search(r"\| svhn \| trades \| \d+ \| IG \|", md)  # one row per attribution method
     assert re.search(r"\| svhn \| trades \| \d+ \| Saliency \|", md)  # the new method's, by its label
     assert os.path.exists(bare / "results/figures/vision_svhn_attributions_seed0.png")

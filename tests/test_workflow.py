@@ -151,7 +151,7 @@ def test_report_page_shows_claims_tables_figures_and_provenance(done):
     assert any(v in page for v in ("holds", "does not hold", "inconclusive"))
     # vision: attributions, visualisations, features, robustness curves (L2 and L-inf); mer: robustness
     # curves; lime: LIME gallery, robustness curves, corruption heatmap
-    assert page.count("data:image/png;base64,") == 8
+    assert page.count("data:image/png;base64,") == 8 + 3  # the probes' figures, an atlas figure per study
     # each figure with its probe's caption, each table in sections with readable headers
     assert "<figcaption>Robustness curves of vision on synthetic_shapes" in page
     assert "<h3>Clean and under attack</h3>" in page and "L2-PGD eps 0.5 (%)" in page
