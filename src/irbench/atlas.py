@@ -195,7 +195,13 @@ def associations(
         if len(rows) < settings.min_models:
             skipped[dataset] = f"{len(rows)} models, fewer than atlas.min_models = {settings.min_models}"
             continue
-        for col in score_columns([n for n in names if rows[n].notna().any()], specs):
+        scores = score_columns([n for n in names if rows[n].notna().any()], specs)
+        if not scores:
+            skipped[dataset] = (
+                "no interpretability scores in its records: no attributions, sanity, visualise or "
+                "bottleneck probe"
+            )
+        for col in scores:
             have = rows[col.metric].notna().to_numpy() & np.isfinite(worst)
             if have.sum() < settings.min_models:
                 continue
@@ -253,7 +259,7 @@ def markdown(
             "models",
             "rho (robust)",
             "95% CI",
-            "partial rho (| clean)",
+            "partial rho (clean partialled out)",
             "95% CI",
             "rho (confidence)",
         ]
