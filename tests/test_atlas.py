@@ -59,6 +59,15 @@ def test_rank_correlation_and_its_bootstrap_interval_follow_the_known_ordering()
     assert by["ig_mprt_top"].rho_low < 0 < by["ig_mprt_top"].rho_high
 
 
+def test_each_scores_interval_is_its_own_whatever_the_order_of_the_columns():
+    models = _models()
+    forward = {r.score: (r.rho_low, r.partial_high) for r in associations(models, AtlasSettings())[0]}
+    backward = models[list(reversed(models.columns))]
+    assert forward == {
+        r.score: (r.rho_low, r.partial_high) for r in associations(backward, AtlasSettings())[0]
+    }
+
+
 def test_a_dataset_with_too_few_models_gets_no_atlas_and_says_why():
     rows, skipped = associations(_models(4), AtlasSettings(min_models=5, n_bootstrap=100))
     assert rows == [] and "4 models, fewer than atlas.min_models = 5" in skipped["toy"]
@@ -70,7 +79,11 @@ def test_spearman_partial_and_trend_helpers():
     assert partial_spearman(a, a, np.zeros(6)) == pytest.approx(1.0)
     assert math.isnan(dose_trend(a, np.array([0, 0, 1, 1, 1, 1.0]))[0])  # two eps: no trend test
     assert robust_metrics(["acc_clean", "acc_l2_pgd", "acc_robust_l2"]) == ["acc_robust_l2"]
-    assert robust_metrics(["acc_clean", "acc_l2_pgd", "acc_cue_independent"]) == ["acc_l2_pgd"]
+    # without AutoAttack: the attacks probe's threat models, not the sweep's other eps nor other probes'
+    assert robust_metrics(["acc_clean", "acc_l2_pgd", "acc_pgd_l2_1", "acc_cue_independent"]) == [
+        "acc_l2_pgd"
+    ]
+    assert robust_metrics(["corr_clean", "corr_bim", "corr_drop_bim", "mae_bim"]) == ["corr_bim"]
 
 
 def test_a_cards_standing_respects_the_metrics_direction():

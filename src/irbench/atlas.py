@@ -11,6 +11,7 @@ writes it (CSV, Markdown), one figure per dataset and the models' cards (irbench
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from irbench.errors import IrbenchError
 from irbench.io import read_json, write_text
 from irbench.records import ID_COLUMNS
 from irbench.tables import Column, columns, md_table
@@ -96,16 +98,27 @@ def model_rows(evals: Sequence[str | Path], trains: Sequence[str | Path]) -> pd.
 
 def robust_metrics(names: Sequence[str]) -> list[str]:
     """The attacked-accuracy columns whose minimum is a model's worst-case robust accuracy: AutoAttack's
-    (`acc_robust_*`) where there, else every attack's; for regressors the attacked correlations."""
+    per-image worst case (`acc_robust_*`) where there, else the `attacks` probe's accuracies (the study's
+    threat models, not the sweep's other eps); for regressors its attacked correlations."""
+    from irbench.probes import metric_owner
+
     auto = [n for n in names if n.startswith("acc_robust_")]
     if auto:
         return auto
-    acc = [
-        n
-        for n in names
-        if n.startswith("acc_") and n not in ("acc_clean",) and "cue" not in n and "corrupt" not in n
-    ]
-    return acc or [n for n in names if n.startswith("corr_") and n != "corr_clean"]
+    out = []
+    for n in names:
+        try:
+            probe, _, metric = metric_owner(n)
+        except IrbenchError:  # a column no probe declares (a cost) is no attacked score
+            continue
+        if (
+            probe is not None
+            and probe.key == "attacks"
+            and metric.higher_is_better
+            and n.startswith(("acc_", "corr_"))
+        ):
+            out.append(n)
+    return out
 
 
 def score_columns(names: Sequence[str], specs: Mapping[str, Any] | None = None) -> list[Column]:
@@ -183,7 +196,6 @@ def associations(
 ) -> tuple[list[Association], dict[str, str]]:
     """The atlas rows of every dataset with at least `min_models` models, and for the others why not."""
     out, skipped = [], {}
-    rng = np.random.default_rng(settings.seed)
     for dataset, rows in table.groupby("dataset", sort=False):
         names = [c for c in rows.columns if c not in (*ID_COLUMNS, *MODEL_COLUMNS)]
         robust = robust_metrics([n for n in names if rows[n].notna().any()])
@@ -208,6 +220,8 @@ def associations(
             s, r, c = rows[col.metric].to_numpy(float)[have], worst[have], rows[clean].to_numpy(float)[have]
             conf = rows["confidence_clean"].to_numpy(float)[have] if "confidence_clean" in rows else None
             dose = rows["dose"].to_numpy(float)[have]
+            # each score's resamplings from its own stream: its interval does not depend on the others
+            rng = np.random.default_rng([settings.seed, zlib.crc32(f"{dataset}/{col.metric}".encode())])
             lo, hi = bootstrap(spearman_rows, (s, r), settings.n_bootstrap, rng)
             plo, phi = bootstrap(partial_rows, (s, r, c), settings.n_bootstrap, rng)
             out.append(
