@@ -80,6 +80,17 @@ def test_the_import_checks_refuse_a_wrong_class_count_and_a_model_expecting_norm
     with pytest.raises(IrbenchError, match="expects normalised inputs"):
         check_model(ReadsNormalised(), x, y, 3, "w")
 
+    class ScaledAfterHead(nn.Module):  # an operation after its last linear layer: no representation there
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Sequential(nn.Flatten(), nn.Linear(192, 3))
+
+        def forward(self, z):
+            return 2 * self.head(z)
+
+    with pytest.raises(IrbenchError, match="its last linear layer is not its last operation"):
+        check_model(ScaledAfterHead(), x, y, 3, "w")
+
 
 def test_a_probe_that_cannot_serve_a_model_is_refused_naming_both():
     probe = Probe("needs_units", lambda ctx, spec: ProbeOutput(), "test", (), requires=("bottleneck",))

@@ -19,13 +19,11 @@ from irbench.io import file_digest, load_torch
 from irbench.machine import describe
 from irbench.models import MODELS, build_model
 from irbench.models.interface import LastLinear, check_head
+from irbench.models.torchvision_zoo import IMAGENET_MEAN, IMAGENET_STD
 from irbench.seeding import seed_everything
 from irbench.training import TrainResult
 
 N_CHECK = 256  # test images the import's checks run on
-# ImageNet's statistics: a model scoring far better on inputs normalised with them than on [0, 1] inputs
-# expects normalised inputs (its normalisation is not inside)
-NORMALISED = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 def read_weights(model_spec: Mapping[str, Any], path: Path, n_classes: int, in_channels: int) -> nn.Module:
@@ -67,7 +65,9 @@ def check_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n_classes: i
     if not torch.isfinite(out).all():
         raise IrbenchError(f"{where}: the model's logits on the dataset's inputs are not finite")
     acc = _accuracy(model, x, y)
-    mean, std = (torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in NORMALISED)
+    # a model scoring far better on ImageNet-normalised inputs than on [0, 1] ones expects them normalised
+    stats = (IMAGENET_MEAN, IMAGENET_STD)
+    mean, std = (torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in stats)
     acc_normalised = _accuracy(model, (x - mean) / std, y) if x.shape[1] == 3 else acc
     if acc_normalised > max(acc + 0.25, 2.0 / n_classes):
         raise IrbenchError(
